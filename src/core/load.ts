@@ -1,0 +1,83 @@
+// The policy repo as data: file texts in, normalised desired state and every diagnostic out.
+// Pure: the shell decides which files to read (working tree or a git revision).
+import { collect, err } from './collect.js';
+import type { DesiredState, Diagnostic } from './model.js';
+import { buildHypervisors, buildPolicies, buildVms } from './normalize.js';
+import { normalizeSchedule } from './schedule.js';
+import { checkSchema } from './schema-check.js';
+import { findLiteralSecrets } from './secrets-scan.js';
+import { buildSettings } from './settings.js';
+import { parseYamlFile, positionOf, type ParsedFile } from './yaml-source.js';
+import { fieldName } from './schema-check.js';
+
+export interface PolicyFileText {
+  /** Relative to the repo root, `/`-separated. */
+  path: string;
+  text: string;
+}
+
+export interface LoadResult {
+  ok: boolean;
+  desired: DesiredState;
+  diagnostics: Diagnostic[];
+}
+
+/** Which paths of a repo are policy files: YAML outside status/, templates/ and hidden dirs. */
+export function isPolicyPath(path: string, statusPath = 'status'): boolean {
+  if (!/\.ya?ml$/i.test(path)) return false;
+  const parts = path.split('/');
+  if (parts.some((p) => p.startsWith('.'))) return false;
+  if (parts[0] === 'templates') return false;
+  return !(path === statusPath || path.startsWith(`${statusPath}/`));
+}
+
+function byPosition(a: Diagnostic, b: Diagnostic): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code);
+}
+
+export function loadPolicyRepo(files: readonly PolicyFileText[]): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const parsed: ParsedFile[] = [];
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const f of sorted) {
+    const r = parseYamlFile(f.path, f.text);
+    diagnostics.push(...r.diagnostics);
+    if (!r.parsed) continue;
+    const v = r.parsed.value;
+    if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) {
+      diagnostics.push(err('VMB_SCHEMA', { file: f.path, line: 1, col: 1 }, 'a policy file must be a mapping with vms, hypervisors, policies or settings'));
+      continue;
+    }
+    const schemaDiags = checkSchema(r.parsed);
+    diagnostics.push(...schemaDiags);
+    const flagged = new Set(schemaDiags.map((d) => d.field));
+    for (const hit of findLiteralSecrets(v)) {
+      if (flagged.has(fieldName(hit.path))) continue;
+      const pos = positionOf(r.parsed, hit.path);
+      diagnostics.push({ code: 'VMB_LITERAL_SECRET', severity: 'error', file: f.path, line: pos.line, col: pos.col, field: fieldName(hit.path), message: `${fieldName(hit.path)}: looks like ${hit.what}; secrets never live in the repo: reference them with {env: NAME} or {credential: NAME}` });
+    }
+    // A file with schema errors still contributes what it can, so one run reports every problem.
+    parsed.push(r.parsed);
+  }
+  const { collected, diagnostics: collectDiags } = collect(parsed);
+  diagnostics.push(...collectDiags);
+  const settings = buildSettings(collected);
+  const policies = buildPolicies(collected, diagnostics);
+  const hypervisors = buildHypervisors(collected, settings, collected.vms, diagnostics);
+  const vms = buildVms(collected, settings, hypervisors, policies, diagnostics);
+  if (settings.defaultPolicy && !policies.some((p) => p.name === settings.defaultPolicy)) {
+    diagnostics.push(err('VMB_UNKNOWN_POLICY', collected.settings.get('default_policy')!.ref, `settings.default_policy "${settings.defaultPolicy}" is not defined`, 'settings.default_policy'));
+  }
+  const digest = settings.notifications.slack?.digestSchedule;
+  if (digest) {
+    const r = normalizeSchedule(digest);
+    if ('error' in r) diagnostics.push(err('VMB_BAD_SCHEDULE', collected.settings.get('notifications')!.ref, `notifications.slack.digest_schedule "${digest}": ${r.error}`, 'settings.notifications.slack.digest_schedule'));
+  }
+  diagnostics.sort(byPosition);
+  return { ok: !diagnostics.some((d) => d.severity === 'error'), desired: { settings, hypervisors, policies, vms }, diagnostics };
+}
+
+/** `path:line:col: severity: message [code]`, the format editors and CI annotate from. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message} [${d.code}]`;
+}

@@ -17,6 +17,8 @@ export interface Collected {
   vms: RawItem[];
   hypervisors: RawItem[];
   policies: RawItem[];
+  /** VMs whose name was already taken: still checked field by field, never part of the desired state. */
+  duplicateVms: RawItem[];
   /** settings keys merged across files; each key remembers its own file. */
   settings: Map<string, RawItem>;
 }
@@ -37,7 +39,7 @@ export function err(code: string, ref: SourceRef, message: string, field?: strin
 
 /** Files must arrive sorted by path so that "first definition" is stable whatever the disk order. */
 export function collect(files: readonly ParsedFile[]): { collected: Collected; diagnostics: Diagnostic[] } {
-  const c: Collected = { vms: [], hypervisors: [], policies: [], settings: new Map() };
+  const c: Collected = { vms: [], hypervisors: [], policies: [], duplicateVms: [], settings: new Map() };
   const diagnostics: Diagnostic[] = [];
   const firstByName: Record<Kind, Map<string, RawItem>> = { vms: new Map(), hypervisors: new Map(), policies: new Map() };
   for (const f of files) {
@@ -57,6 +59,7 @@ export function collect(files: readonly ParsedFile[]): { collected: Collected; d
           const first = firstByName[kind].get(name);
           if (first) {
             diagnostics.push(err('VMB_DUPLICATE_NAME', refAt(item, ['name']), `duplicate ${KIND_NOUN[kind]} name "${name}" (first defined at ${where(refAt(first, ['name']))})`, `${kind}[${i}].name`));
+            if (kind === 'vms') c.duplicateVms.push(item);
             return;
           }
           firstByName[kind].set(name, item);

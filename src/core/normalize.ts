@@ -141,7 +141,8 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
   const hvNames = new Set(hvs.map((h) => h.name));
   const byName = new Map(policies.map((p) => [p.name, p]));
   const out: Vm[] = [];
-  for (const it of c.vms) {
+  const dups = new Set(c.duplicateVms);
+  for (const it of [...c.vms, ...c.duplicateVms]) {
     const d = it.data;
     const name = String(d.name);
     const hv = String(d.hypervisor);
@@ -161,6 +162,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
     });
     const disks = o(d.disks);
     const tr = testRestoreOf(d.test_restore);
+    if (dups.has(it)) continue;
     out.push({
       name,
       hypervisor: hv,

@@ -1,0 +1,77 @@
+// Prints a PolicyPlan for people: plain text for terminals, Markdown for a PR comment.
+import type { PolicyPlan, RetentionChange } from './policy-diff.js';
+import type { Retention } from './model.js';
+
+const RET_KEYS: [keyof Retention, string][] = [['keepLast', 'keep_last'], ['keepHourly', 'keep_hourly'], ['keepDaily', 'keep_daily'], ['keepWeekly', 'keep_weekly'], ['keepMonthly', 'keep_monthly'], ['keepYearly', 'keep_yearly'], ['keepWithin', 'keep_within']];
+
+export function retentionText(r: Retention): string {
+  const parts = RET_KEYS.filter(([k]) => r[k] !== undefined).map(([k, n]) => `${n}=${String(r[k])}`);
+  return parts.length ? parts.join(' ') : '(none)';
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function summaryLine(p: PolicyPlan): string {
+  const pruned = p.retention.reduce((n, r) => n + r.wouldPrune.length, 0);
+  return `${p.gained.length} VMs gain protection, ${p.lost.length} lose it, ${p.vmChanges.length} change, ${p.schedules.length} schedule changes, ${pruned} restore points would be pruned, ${p.renderDiff.length} rendered files change`;
+}
+
+function pruneLines(r: RetentionChange): string[] {
+  return r.wouldPrune.map((x) => `${x.id} (${x.reasons.join('; ')})`);
+}
+
+export function formatPlanText(p: PolicyPlan): string {
+  if (!p.hasChanges) return `No changes. ${p.head} protects the same VMs as ${p.base} in the same way.\n`;
+  const out: string[] = [`Plan: ${p.base} → ${p.head} (at ${p.now})`, summaryLine(p), ''];
+  for (const v of p.gained) out.push(`+ ${v}: gains protection`);
+  for (const v of p.lost) out.push(`- ${v}: loses protection (its backups stay until the removal grace period ends)`);
+  for (const c of p.vmChanges) for (const f of c.changes) out.push(`~ ${c.vm}: ${f.field} ${show(f.before)} → ${show(f.after)}`);
+  for (const s of p.schedules) if (s.after) out.push(`~ ${s.vm}: schedule ${s.before ?? '(new)'} → ${s.after}; next runs ${s.nextRuns.join(', ')}`);
+  for (const r of p.retention) {
+    out.push(`~ ${r.vm}: retention ${retentionText(r.before)} → ${retentionText(r.after)}`);
+    for (const l of pruneLines(r)) out.push(`    would prune ${l}`);
+    for (const id of r.wouldKeep) out.push(`    would now keep ${id}`);
+  }
+  for (const [k, d] of [['hypervisor', p.hypervisors], ['policy', p.policies]] as const) {
+    for (const n of d.added) out.push(`+ ${k} ${n}`);
+    for (const n of d.removed) out.push(`- ${k} ${n}`);
+    for (const n of d.changed) out.push(`~ ${k} ${n}`);
+  }
+  for (const f of p.renderDiff) out.push('', f.patch.trimEnd());
+  return out.join('\n') + '\n';
+}
+
+export function formatPlanMarkdown(p: PolicyPlan): string {
+  const out: string[] = [`### vmbackup plan: \`${p.base}\` → \`${p.head}\``, ''];
+  if (!p.hasChanges) return out.concat('No changes: the same VMs are protected in the same way.', '').join('\n');
+  out.push(summaryLine(p) + '.', '');
+  if (p.gained.length || p.lost.length) {
+    out.push('#### Protection', '', '| VM | change |', '|---|---|');
+    for (const v of p.gained) out.push(`| \`${v}\` | ✅ gains protection |`);
+    for (const v of p.lost) out.push(`| \`${v}\` | ⚠️ loses protection (backups kept for the removal grace period) |`);
+    out.push('');
+  }
+  const sched = p.schedules.filter((s) => s.after);
+  if (sched.length) {
+    out.push('#### Schedules', '', '| VM | before | after | next runs |', '|---|---|---|---|');
+    for (const s of sched) out.push(`| \`${s.vm}\` | ${s.before ?? '—'} | ${s.after} | ${s.nextRuns.join('<br>')} |`);
+    out.push('');
+  }
+  if (p.retention.length) {
+    out.push('#### Retention', '', '| VM | before | after | restore points that would be pruned |', '|---|---|---|---|');
+    for (const r of p.retention) out.push(`| \`${r.vm}\` | ${retentionText(r.before)} | ${retentionText(r.after)} | ${r.wouldPrune.length ? pruneLines(r).map((l) => `🗑️ ${l}`).join('<br>') : 'none'} |`);
+    out.push('');
+  }
+  if (p.vmChanges.length) {
+    out.push('#### Other VM changes', '', '| VM | field | before | after |', '|---|---|---|---|');
+    for (const c of p.vmChanges) for (const f of c.changes) out.push(`| \`${c.vm}\` | ${f.field} | \`${show(f.before)}\` | \`${show(f.after)}\` |`);
+    out.push('');
+  }
+  const named = [['Hypervisors', p.hypervisors], ['Policies', p.policies]] as const;
+  for (const [title, d] of named) {
+    if (!d.added.length && !d.removed.length && !d.changed.length) continue;
+    out.push(`#### ${title}`, '', ...d.added.map((n) => `- added \`${n}\``), ...d.removed.map((n) => `- removed \`${n}\``), ...d.changed.map((n) => `- changed \`${n}\``), '');
+  }
+  for (const f of p.renderDiff) out.push(`<details><summary>Rendered <code>${f.path}</code></summary>`, '', '```diff', f.patch.trimEnd(), '```', '', '</details>', '');
+  return out.join('\n');
+}

@@ -1,0 +1,109 @@
+// The pull-request plan: what a policy change would do, as data (Terraform's plan, for backups).
+// Pure: both desired states, the recorded restore points, the rendered files and `now` come in.
+import { createTwoFilesPatch } from 'diff';
+import type { DesiredState, RenderedFile, Retention, RestorePoint, Vm } from './model.js';
+import { decideRetention } from './retention.js';
+import { nextRuns } from './schedule.js';
+
+export interface FieldChange { field: string; before: unknown; after: unknown }
+export interface PruneChange { vm: string; id: string; reasons: string[] }
+export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[] }
+export interface ScheduleChange { vm: string; before: string | null; after: string | null; nextRuns: string[] }
+
+export interface PolicyPlan {
+  base: string;
+  head: string;
+  now: string;
+  gained: string[];
+  lost: string[];
+  vmChanges: { vm: string; changes: FieldChange[] }[];
+  schedules: ScheduleChange[];
+  retention: RetentionChange[];
+  hypervisors: { added: string[]; removed: string[]; changed: string[] };
+  policies: { added: string[]; removed: string[]; changed: string[] };
+  renderDiff: { path: string; patch: string }[];
+  hasChanges: boolean;
+}
+
+export interface PlanInput {
+  base: { label: string; desired: DesiredState; rendered: RenderedFile[] };
+  head: { label: string; desired: DesiredState; rendered: RenderedFile[] };
+  restorePoints: ReadonlyMap<string, readonly RestorePoint[]>;
+  now: string;
+  nextRunCount?: number;
+}
+
+const protectedVms = (d: DesiredState): Map<string, Vm> => new Map(d.vms.filter((v) => v.enabled).map((v) => [v.name, v]));
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+const COMPARED: (keyof Vm)[] = ['hypervisor', 'policy', 'method', 'priority', 'preBackupCommands', 'disks', 'allowOffline', 'verify', 'testRestore', 'compression', 'labels'];
+
+function namedDiff<T extends { name: string; source?: unknown }>(a: readonly T[], b: readonly T[]): { added: string[]; removed: string[]; changed: string[] } {
+  const strip = (x: T): unknown => ({ ...x, source: undefined });
+  const am = new Map(a.map((x) => [x.name, x]));
+  const bm = new Map(b.map((x) => [x.name, x]));
+  return {
+    added: [...bm.keys()].filter((k) => !am.has(k)).sort(),
+    removed: [...am.keys()].filter((k) => !bm.has(k)).sort(),
+    changed: [...bm.keys()].filter((k) => am.has(k) && !same(strip(am.get(k)!), strip(bm.get(k)!))).sort(),
+  };
+}
+
+/** Restore points a retention change would newly prune (pruned after, kept before). */
+function pruneDelta(vm: string, points: readonly RestorePoint[], before: Retention, after: Retention, now: string, timeZone: string): { wouldPrune: PruneChange[]; wouldKeep: string[] } {
+  const beforeDecisions = new Map(decideRetention(points, before, { now, timeZone }).map((d) => [d.id, d]));
+  const wouldPrune: PruneChange[] = [];
+  const wouldKeep: string[] = [];
+  for (const d of decideRetention(points, after, { now, timeZone })) {
+    const was = beforeDecisions.get(d.id)?.action ?? 'keep';
+    if (d.action === 'prune' && was === 'keep') wouldPrune.push({ vm, id: d.id, reasons: d.reasons });
+    if (d.action === 'keep' && was === 'prune') wouldKeep.push(d.id);
+  }
+  return { wouldPrune: wouldPrune.sort((x, y) => x.id.localeCompare(y.id)), wouldKeep: wouldKeep.sort() };
+}
+
+function diffRendered(base: readonly RenderedFile[], head: readonly RenderedFile[], baseLabel: string, headLabel: string): { path: string; patch: string }[] {
+  const bm = new Map(base.map((f) => [f.path, f.content]));
+  const hm = new Map(head.map((f) => [f.path, f.content]));
+  const paths = [...new Set([...bm.keys(), ...hm.keys()])].sort();
+  const out: { path: string; patch: string }[] = [];
+  for (const p of paths) {
+    const a = bm.get(p) ?? '';
+    const b = hm.get(p) ?? '';
+    if (a === b) continue;
+    out.push({ path: p, patch: createTwoFilesPatch(`a/${p}`, `b/${p}`, a, b, baseLabel, headLabel, { context: 3 }) });
+  }
+  return out;
+}
+
+export function planPolicyChange(input: PlanInput): PolicyPlan {
+  const { base, head, now } = input;
+  const tz = head.desired.settings.timeZone;
+  const bv = protectedVms(base.desired);
+  const hv = protectedVms(head.desired);
+  const gained = [...hv.keys()].filter((k) => !bv.has(k)).sort();
+  const lost = [...bv.keys()].filter((k) => !hv.has(k)).sort();
+  const vmChanges: PolicyPlan['vmChanges'] = [];
+  const schedules: ScheduleChange[] = [];
+  const retention: RetentionChange[] = [];
+  for (const [name, after] of [...hv.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const before = bv.get(name);
+    const changes = before ? COMPARED.filter((f) => !same(before[f], after[f])).map((f) => ({ field: f, before: before[f], after: after[f] })) : [];
+    if (changes.length) vmChanges.push({ vm: name, changes });
+    if (!before || before.schedule.spec !== after.schedule.spec) {
+      schedules.push({ vm: name, before: before?.schedule.spec ?? null, after: after.schedule.spec, nextRuns: nextRuns(after.schedule, now, input.nextRunCount ?? 3, tz) });
+    }
+    const points = input.restorePoints.get(name) ?? [];
+    if (before && !same(before.retention, after.retention)) {
+      retention.push({ vm: name, before: before.retention, after: after.retention, ...pruneDelta(name, points, before.retention, after.retention, now, tz) });
+    }
+  }
+  for (const name of lost) schedules.push({ vm: name, before: bv.get(name)!.schedule.spec, after: null, nextRuns: [] });
+  const hypervisors = namedDiff(base.desired.hypervisors, head.desired.hypervisors);
+  const policies = namedDiff(base.desired.policies, head.desired.policies);
+  const renderDiff = diffRendered(base.rendered, head.rendered, base.label, head.label);
+  const hasChanges = gained.length + lost.length + vmChanges.length + schedules.length + retention.length + renderDiff.length
+    + hypervisors.added.length + hypervisors.removed.length + hypervisors.changed.length
+    + policies.added.length + policies.removed.length + policies.changed.length > 0
+    || !same({ ...base.desired.settings, source: null }, { ...head.desired.settings, source: null });
+  return { base: base.label, head: head.label, now, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, hasChanges };
+}

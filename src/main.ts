@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The composition root: the only place that wires commands to adapters and reads process state.
+import { Command, CommanderError } from 'commander';
+import { registerPlan } from './cli/plan.js';
+import { registerRender } from './cli/render.js';
+import { registerValidate } from './cli/validate.js';
+import { EXIT } from './cli/exit-codes.js';
+import { VERSION } from './version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('vmbackup')
+    .description('GitOps VM backups for KVM/libvirt fleets: validate, plan and render a policy repository')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerValidate(program);
+  registerPlan(program);
+  registerRender(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
+      return;
+    }
+    process.stderr.write(`vmbackup: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = EXIT.ERROR;
+  }
+}
+
+await main(process.argv);

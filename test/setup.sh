@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the real programs the test suite drives (Debian packages), as root.
+# Idempotent; CI runs it on a fresh machine before `npm ci && npm test`.
+set -euo pipefail
+
+need=(git sqlite3 bacula-director bacula-director-sqlite3 bacula-console)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  # apt must never start services on this box (bacula-director would start on the default ports).
+  created_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+  ((created_policy)) && rm -f /usr/sbin/policy-rc.d
+fi
+echo "test/setup.sh: system packages present: ${need[*]}"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The embedded demo: the example fleet as a real git repo with a bare remote, then a pull
+# request that lowers a retention and adds a VM: validate, plan (what CI posts) and render.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+vmb() { node "$here/dist/src/main.js" "$@"; }
+demo=$(mktemp -d "${TMPDIR:-/tmp}/vmbackup-demo.XXXXXX")
+export GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@example.invalid GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@example.invalid
+git init -q --bare "$demo/origin.git"
+git clone -q "$demo/origin.git" "$demo/fleet" 2>/dev/null
+cp -r "$here/examples/fleet/." "$demo/fleet/"
+cd "$demo/fleet"
+git symbolic-ref HEAD refs/heads/main
+git add -A && git commit -qm "example fleet" && git push -q origin main
+
+echo "== vmbackup validate (the example fleet, modelled on the six-hypervisor RHEL fleet)"
+vmb validate --repo .
+
+echo; echo "== a pull request: prod-db-01 keeps 4 weeks instead of 8, and prod-db-03 joins the critical tier"
+git checkout -q -b pr/retention
+sed -i '0,/retention_weeks: 8/s//retention_weeks: 4/' vm-list.yaml
+printf '\n  - name: prod-db-03\n    hypervisor: hypervisor-01\n    labels: { tier: critical }\n' >> vms/dc1-services.yaml
+git commit -qam "prod-db-01: 4 weeks of retention; add prod-db-03"
+
+echo; echo "== vmbackup plan --base origin/main --format markdown   (exit 2 = changes)"
+set +e; vmb plan --repo . --base origin/main --head HEAD --format markdown --now 2026-11-22T12:00:00Z; code=$?; set -e
+echo "(plan exit code: $code)"
+
+echo; echo "== vmbackup render --out $demo/out"
+vmb render --repo . --out "$demo/out"
+if command -v bacula-dir >/dev/null && [ -f /usr/share/dbconfig-common/data/bacula-director-sqlite3/install/sqlite3 ]; then
+  echo; echo "== bacula-dir -t on the rendered config (a scratch catalog)"
+  sed -i "s|WorkingDirectory = \"[^\"]*\"|WorkingDirectory = \"$demo/work\"|; s|PidDirectory = \"[^\"]*\"|PidDirectory = \"$demo/work\"|" "$demo/out/bacula-dir.conf"
+  mkdir -p "$demo/work" && sqlite3 "$demo/work/bacula.db" < /usr/share/dbconfig-common/data/bacula-director-sqlite3/install/sqlite3
+  bacula-dir -t -c "$demo/out/bacula-dir.conf" && echo "bacula-dir -t: OK"
+fi
+echo; echo "== $demo/out/vmbackup.cron"; cat "$demo/out/vmbackup.cron"
+echo; echo "demo files left in $demo"

@@ -62,7 +62,7 @@ export function loadPolicyRepo(files: readonly PolicyFileText[]): LoadResult {
   const { collected, diagnostics: collectDiags } = collect(parsed);
   diagnostics.push(...collectDiags);
   const settings = buildSettings(collected);
-  const policies = buildPolicies(collected, diagnostics);
+  const policies = buildPolicies(collected, settings, diagnostics);
   const hypervisors = buildHypervisors(collected, settings, collected.vms, diagnostics);
   const vms = buildVms(collected, settings, hypervisors, policies, diagnostics);
   if (settings.defaultPolicy && !policies.some((p) => p.name === settings.defaultPolicy)) {

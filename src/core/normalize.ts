@@ -7,7 +7,7 @@ import { err, refAt, where, type Collected, type RawItem } from './collect.js';
 import type { Diagnostic, Hypervisor, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
-import { normalizeSchedule } from './schedule.js';
+import { baculaRunLines, normalizeSchedule } from './schedule.js';
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -68,13 +68,21 @@ function retentionOf(it: RawItem, diags: Diagnostic[]): Retention | undefined {
   return out;
 }
 
-function scheduleOf(it: RawItem, diags: Diagnostic[]): Schedule | undefined {
+/** Parses a schedule; with the Bacula scheduler it must also be expressible as Bacula Run lines. */
+function scheduleOf(it: RawItem, s: Settings, diags: Diagnostic[]): Schedule | undefined {
   const spec = it.data.schedule;
   if (typeof spec !== 'string') return undefined;
   const r = normalizeSchedule(spec);
   if ('error' in r) {
     diags.push(err('VMB_BAD_SCHEDULE', refAt(it, ['schedule']), `schedule "${spec}": ${r.error}`, 'schedule'));
     return undefined;
+  }
+  if (s.scheduler === 'bacula') {
+    const b = baculaRunLines(r.schedule);
+    if ('error' in b) {
+      diags.push(err('VMB_BAD_SCHEDULE', refAt(it, ['schedule']), `schedule "${spec}" cannot be expressed for Bacula (settings.scheduler: bacula): ${b.error}`, 'schedule'));
+      return undefined;
+    }
   }
   return r.schedule;
 }
@@ -94,12 +102,12 @@ function verifyOf(v: unknown): { everyDays: number } | undefined {
   return typeof e === 'string' ? { everyDays: cadenceDays(e) ?? VM_DEFAULTS.verifyEveryDays } : undefined;
 }
 
-export function buildPolicies(c: Collected, diags: Diagnostic[]): Policy[] {
+export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): Policy[] {
   return c.policies.map((it) => {
     const d = it.data;
     const sel = o(d.selector);
     const retention = retentionOf(it, diags);
-    const schedule = scheduleOf(it, diags);
+    const schedule = scheduleOf(it, s, diags);
     const tr = testRestoreOf(d.test_restore);
     const verify = verifyOf(d.verify);
     const p: Policy = {
@@ -149,7 +157,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
     if (!hvNames.has(hv)) diags.push(err('VMB_UNKNOWN_HYPERVISOR', refAt(it, ['hypervisor']), `hypervisor "${hv}" is not defined${hvs.length ? ` (known: ${hvs.map((h) => h.name).slice(0, 8).join(', ')}${hvs.length > 8 ? ', …' : ''})` : ''}`, 'hypervisor'));
     const labels = labelsOf(d.labels);
     const p = pickPolicy(it, labels, byName, s, diags);
-    const schedule = scheduleOf(it, diags) ?? p?.schedule;
+    const schedule = scheduleOf(it, s, diags) ?? p?.schedule;
     const retention = retentionOf(it, diags) ?? p?.retention;
     const enabled = d.enabled !== false;
     if (enabled && !schedule && typeof d.schedule !== 'string') diags.push(err('VMB_NO_SCHEDULE', it.ref, `VM "${name}" has no schedule: set schedule or reference a policy that has one`, 'schedule'));

@@ -10,10 +10,17 @@ export function retentionText(r: Retention): string {
 }
 
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const n = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** `Sat 2026-11-28 12:00 America/New_York`: run times as the people reading the PR think of them. */
+export function localTime(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${parts.weekday} ${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone}`;
+}
 
 function summaryLine(p: PolicyPlan): string {
   const pruned = p.retention.reduce((n, r) => n + r.wouldPrune.length, 0);
-  return `${p.gained.length} VMs gain protection, ${p.lost.length} lose it, ${p.vmChanges.length} change, ${p.schedules.length} schedule changes, ${pruned} restore points would be pruned, ${p.renderDiff.length} rendered files change`;
+  return `${n(p.gained.length, 'VM')} gaining protection, ${p.lost.length} losing it, ${p.vmChanges.length} otherwise changed, ${n(p.schedules.length, 'schedule change')}, ${n(pruned, 'restore point')} to prune, ${n(p.renderDiff.length, 'rendered file')} changed`;
 }
 
 function pruneLines(r: RetentionChange): string[] {
@@ -26,7 +33,7 @@ export function formatPlanText(p: PolicyPlan): string {
   for (const v of p.gained) out.push(`+ ${v}: gains protection`);
   for (const v of p.lost) out.push(`- ${v}: loses protection (its backups stay until the removal grace period ends)`);
   for (const c of p.vmChanges) for (const f of c.changes) out.push(`~ ${c.vm}: ${f.field} ${show(f.before)} → ${show(f.after)}`);
-  for (const s of p.schedules) if (s.after) out.push(`~ ${s.vm}: schedule ${s.before ?? '(new)'} → ${s.after}; next runs ${s.nextRuns.join(', ')}`);
+  for (const s of p.schedules) if (s.after) out.push(`~ ${s.vm}: schedule ${s.before ?? '(new)'} → ${s.after}; next runs ${s.nextRuns.map((t) => localTime(t, p.timeZone)).join(', ')}`);
   for (const r of p.retention) {
     out.push(`~ ${r.vm}: retention ${retentionText(r.before)} → ${retentionText(r.after)}`);
     for (const l of pruneLines(r)) out.push(`    would prune ${l}`);
@@ -54,7 +61,7 @@ export function formatPlanMarkdown(p: PolicyPlan): string {
   const sched = p.schedules.filter((s) => s.after);
   if (sched.length) {
     out.push('#### Schedules', '', '| VM | before | after | next runs |', '|---|---|---|---|');
-    for (const s of sched) out.push(`| \`${s.vm}\` | ${s.before ?? '—'} | ${s.after} | ${s.nextRuns.join('<br>')} |`);
+    for (const s of sched) out.push(`| \`${s.vm}\` | ${s.before ?? '—'} | ${s.after} | ${s.nextRuns.map((t) => localTime(t, p.timeZone)).join('<br>')} |`);
     out.push('');
   }
   if (p.retention.length) {

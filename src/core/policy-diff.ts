@@ -14,6 +14,8 @@ export interface PolicyPlan {
   base: string;
   head: string;
   now: string;
+  /** settings.time_zone of the head, for printing run times as the operators read them. */
+  timeZone: string;
   gained: string[];
   lost: string[];
   vmChanges: { vm: string; changes: FieldChange[] }[];
@@ -105,5 +107,5 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     + hypervisors.added.length + hypervisors.removed.length + hypervisors.changed.length
     + policies.added.length + policies.removed.length + policies.changed.length > 0
     || !same({ ...base.desired.settings, source: null }, { ...head.desired.settings, source: null });
-  return { base: base.label, head: head.label, now, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, hasChanges };
+  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, hasChanges };
 }

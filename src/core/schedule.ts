@@ -1,0 +1,320 @@
+// Schedule words and cron expressions: parsing, next-run prediction, and translation into
+// Bacula `Run =` lines and cron.d entries. Pure: no I/O, never reads the clock.
+//
+// Schedule words (all times are wall-clock times in settings.time_zone, which must match the
+// local time zone of the director/cron host: Bacula and cron both schedule in host local time):
+//
+//   daily     every day at 12:00                                   cron `0 12 * * *`
+//   weekly    every Saturday at 12:00 (seed 002: "Saturday 12:00   cron `0 12 * * 6`
+//             (Noon) backup cycle starts")
+//   biweekly  Saturday 12:00 in even ISO-8601 weeks (W02, W04, …,   cron `0 12 * * 6` + filter even-iso-week
+//             W52). After a 53-week year the gap is three weeks
+//             (W52 → W53, W01 skipped → W02).
+//   monthly   the first Saturday of each month at 12:00            cron `0 12 * * 6` + filter first-week-of-month
+//             (day of month 1–7)
+//
+// Anything else must be a standard 5-field cron expression (minute hour day-of-month month
+// day-of-week; numbers, `*`, `a-b`, `*/n`, `a-b/n`, lists, and three-letter month/day names).
+// Seconds fields, `@nicknames`, and the non-standard `L`, `W`, `#` and `?` are rejected.
+// As in cron, when both day-of-month and day-of-week are restricted a day matches either one.
+//
+// Bacula mapping: `daily` → `daily at 12:00`, `weekly` → `sat at 12:00`,
+// `monthly` → `1st sat at 12:00`, `biweekly` → `w02 w04 … w52 sat at 12:00` plus
+// `w00 jan 1 sat at 12:00`. Bacula's week number (`w00`–`w53`, lib/btime.c tm_woy) is the ISO
+// week except around New Year: early-January days still in the previous ISO year are w00, and
+// late-December days already in ISO W01 are w53 (same parity, harmless). The extra line keeps
+// Saturday 1 January (ISO W52 in all but rare years) and leaves out Saturday 2 January (always
+// ISO W53). Residual difference: 1 January after a leap year that began on a Thursday (next:
+// 2033-01-01, ISO 2032-W53) runs under Bacula but not under cron/nextRuns.
+// cron.d mapping: the cron expression, plus a guard before the command for the filters:
+// biweekly `date +\%V | grep -q '[02468]$' &&`, monthly `[ "$(date +\%d)" -le 7 ] &&`.
+import { Cron, CronPattern } from 'croner';
+import type { Schedule } from './model.js';
+
+type Filter = NonNullable<Schedule['filter']>;
+
+interface WordDef { cron: string; filter?: Filter }
+
+/** The schedule words. Keys are the slugs too. */
+export const SCHEDULE_WORDS: Readonly<Record<'daily' | 'weekly' | 'biweekly' | 'monthly', WordDef>> = {
+  daily: { cron: '0 12 * * *' },
+  weekly: { cron: '0 12 * * 6' },
+  biweekly: { cron: '0 12 * * 6', filter: 'even-iso-week' },
+  monthly: { cron: '0 12 * * 6', filter: 'first-week-of-month' },
+};
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
+const TOKEN = /^(\*(\/\d+)?|\d+(-\d+(\/\d+)?)?)$/;
+
+/** Replace month/day names by numbers and check the portable cron grammar of one field. */
+function canonicalField(field: string, index: number): string | { error: string } {
+  const names = index === 3 ? MONTHS : index === 4 ? DAYS : undefined;
+  let bad: string | undefined;
+  const out = field.replace(/[a-z]+/gi, (w) => {
+    const i = names ? names.indexOf(w.toLowerCase()) : -1;
+    if (i < 0) { bad ??= w; return w; }
+    return String(index === 3 ? i + 1 : i);
+  });
+  if (bad !== undefined) return { error: `${FIELD_NAMES[index]} field "${field}": "${bad}" is not allowed here` };
+  for (const tok of out.split(',')) {
+    if (!TOKEN.test(tok)) return { error: `${FIELD_NAMES[index]} field "${field}": "${tok}" is not standard cron syntax` };
+  }
+  return out;
+}
+
+/**
+ * Parse a schedule as written in the policy repo: a word (case-insensitive) or a 5-field cron
+ * expression. The returned `cron` is canonical (single spaces, names replaced by numbers), so
+ * it is safe for any cron.d implementation and for `scheduleSlug`.
+ */
+export function normalizeSchedule(spec: string): { schedule: Schedule } | { error: string } {
+  const text = spec.trim();
+  if (text === '') return { error: 'empty schedule' };
+  const key = text.toLowerCase();
+  if (Object.hasOwn(SCHEDULE_WORDS, key)) {
+    const word = SCHEDULE_WORDS[key as keyof typeof SCHEDULE_WORDS];
+    return { schedule: { spec, cron: word.cron, ...(word.filter ? { filter: word.filter } : {}) } };
+  }
+  const parsed = parseCron(text);
+  if ('error' in parsed) return parsed;
+  const { cron, fields, pattern: p } = parsed;
+  // Vixie cron/cronie treat a field starting with `*` (e.g. `*/2`) as unrestricted when deciding
+  // between AND and OR of day-of-month/day-of-week; croner does not. Refuse the ambiguous form.
+  const [dom, dow] = [fields[2]!, fields[4]!];
+  if (!p.starDOM && !p.starDOW && (dom.startsWith('*') || dow.startsWith('*'))) {
+    return { error: `day-of-month "${dom}" with day-of-week "${dow}" is read differently by cron implementations; write the days explicitly (e.g. 1-31/2)` };
+  }
+  return { schedule: { spec, cron } };
+}
+
+/** Check the portable 5-field grammar, canonicalise, and let croner validate the ranges. */
+function parseCron(text: string): { cron: string; fields: string[]; pattern: CronPattern } | { error: string } {
+  const raw = text.trim().split(/\s+/);
+  if (raw.length !== 5) {
+    return { error: `expected daily, weekly, biweekly, monthly or a 5-field cron expression (minute hour day-of-month month day-of-week), got ${raw.length} field${raw.length === 1 ? '' : 's'}` };
+  }
+  const fields: string[] = [];
+  for (const [i, f] of raw.entries()) {
+    const c = canonicalField(f, i);
+    if (typeof c !== 'string') return c;
+    fields.push(c);
+  }
+  const cron = fields.join(' ');
+  try {
+    return { cron, fields, pattern: new CronPattern(cron) };
+  } catch (e) {
+    return { error: (e instanceof Error ? e.message : String(e)).replace(/^CronPattern: /, '') };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Next runs
+
+const dateFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Calendar date (year, month 1-12, day) of an instant in a time zone. */
+function localDate(d: Date, timeZone: string): { y: number; m: number; day: number } {
+  let f = dateFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    dateFormatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
+  return { y: Number(parts.year), m: Number(parts.month), day: Number(parts.day) };
+}
+
+/** ISO-8601 week number (1-53) of a calendar date. */
+export function isoWeek(y: number, m: number, day: number): number {
+  const t = new Date(Date.UTC(y, m - 1, day));
+  const dow = (t.getUTCDay() + 6) % 7; // Monday = 0
+  t.setUTCDate(t.getUTCDate() - dow + 3); // Thursday of this week decides the year
+  const firstThursday = new Date(Date.UTC(t.getUTCFullYear(), 0, 4));
+  const ftDow = (firstThursday.getUTCDay() + 6) % 7;
+  firstThursday.setUTCDate(firstThursday.getUTCDate() - ftDow + 3);
+  return 1 + Math.round((t.getTime() - firstThursday.getTime()) / (7 * 86_400_000));
+}
+
+function passesFilter(s: Schedule, d: Date, timeZone: string): boolean {
+  if (!s.filter) return true;
+  const { y, m, day } = localDate(d, timeZone);
+  if (s.filter === 'even-iso-week') return isoWeek(y, m, day) % 2 === 0;
+  return day <= 7;
+}
+
+/**
+ * The next `count` run times strictly after `fromIso`, as ISO strings (UTC, `…Z`), evaluated
+ * in `timeZone`. `fromIso` should carry an offset or `Z`. Throws RangeError on an invalid
+ * `fromIso` or a cron expression croner rejects (a Schedule from normalizeSchedule never is).
+ */
+export function nextRuns(s: Schedule, fromIso: string, count: number, timeZone: string): string[] {
+  const from = new Date(fromIso);
+  if (Number.isNaN(from.getTime())) throw new RangeError(`nextRuns: invalid date "${fromIso}"`);
+  const parsed = parseCron(s.cron);
+  if ('error' in parsed) throw new RangeError(`nextRuns: schedule "${s.spec}": ${parsed.error}`);
+  // croner's fixed-offset mode gives the same answers for UTC without its (slow) Intl lookups.
+  const zone = timeZone === 'UTC' || timeZone === 'Etc/UTC' ? { utcOffset: 0 } : { timezone: timeZone };
+  const job = new Cron(parsed.cron, { ...zone, paused: true, legacyMode: true });
+  const out: string[] = [];
+  let cursor: Date = from;
+  // A filter keeps at least one run in five (even weeks: 1 in 2-3; first week: 1 in 4-5), so
+  // this bound only stops expressions that never match.
+  for (let guard = 0; out.length < count && guard < count * 10 + 100; guard++) {
+    const next = job.nextRun(cursor);
+    if (!next) break;
+    if (passesFilter(s, next, timeZone)) out.push(next.toISOString());
+    cursor = next;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slugs
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * A stable name for a schedule, safe in Bacula resource names, file names and argv:
+ * `daily`, `weekly`, `biweekly`, `monthly` for the words (or their exact cron+filter), else
+ * `cron-<cron>` with ` `→`_`, `*`→`x`, `/`→`s`, `,`→`.` (e.g. `0 2 * * 1-5` → `cron-0_2_x_x_1-5`),
+ * plus `-even-iso-week` / `-first-week-of-month` for a filter. Long ones end in a hash.
+ */
+export function scheduleSlug(s: Schedule): string {
+  for (const [word, def] of Object.entries(SCHEDULE_WORDS)) {
+    if (def.cron === s.cron && def.filter === s.filter) return word;
+  }
+  const body = s.cron.trim().toLowerCase().split(/\s+/).join('_')
+    .replace(/\*/g, 'x').replace(/\//g, 's').replace(/,/g, '.').replace(/[^a-z0-9._-]/g, '-');
+  const slug = `cron-${body}${s.filter ? `-${s.filter}` : ''}`;
+  return slug.length <= 100 ? slug : `${slug.slice(0, 88)}-${fnv1a(slug)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bacula
+
+interface DaySets {
+  minutes: number[];
+  hours: number[];
+  /** 1-31, undefined = unrestricted */
+  dom?: number[];
+  /** 1-12, undefined = unrestricted */
+  months?: number[];
+  /** 0-6 (Sunday = 0), undefined = unrestricted */
+  dow?: number[];
+}
+
+const setOf = (arr: ArrayLike<number>, offset: number): number[] =>
+  Array.from(arr).flatMap((v, i) => (v ? [i + offset] : []));
+
+function expand(s: Schedule): DaySets | { error: string } {
+  const parsed = parseCron(s.cron);
+  if ('error' in parsed) return parsed;
+  const p = parsed.pattern;
+  const dom = setOf(p.day, 1);
+  const dow = setOf(p.dayOfWeek, 0);
+  const months = setOf(p.month, 1);
+  const domAll = dom.length === 31;
+  const dowAll = dow.length === 7;
+  const out: DaySets = { minutes: setOf(p.minute, 0), hours: setOf(p.hour, 0) };
+  if (months.length !== 12) out.months = months;
+  if (p.starDOM && p.starDOW) return out;
+  if (p.starDOM) return dowAll ? out : { ...out, dow };
+  if (p.starDOW) return domAll ? out : { ...out, dom };
+  // Neither is `*`: cron runs when EITHER matches.
+  if (domAll || dowAll) return out;
+  return { error: `cron runs when day-of-month OR day-of-week matches, but a Bacula Run line needs both to match; split "${s.cron}" into two schedules or restrict only one of the two fields` };
+}
+
+/** Collapse sorted numbers into `a-b` ranges, each rendered with `name`. */
+function ranges(values: number[], name: (v: number) => string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < values.length; ) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
+    const a = name(values[i]!);
+    if (j === i) out.push(a);
+    else if (j === i + 1) out.push(a, name(values[j]!));
+    else out.push(`${a}-${name(values[j]!)}`);
+    i = j + 1;
+  }
+  return out;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+const EVEN_WEEKS = Array.from({ length: 26 }, (_, i) => `w${pad2(2 * (i + 1))}`).join(' ');
+
+/**
+ * The `Run = …` values of a Bacula Schedule resource equivalent to `s`: one line per time of
+ * day (at most 24), each with month / day-of-month / day-of-week keywords. Returns an error
+ * when Bacula cannot say the same thing (more than 24 times a day; day-of-month and
+ * day-of-week both restricted, which cron ORs and Bacula ANDs; L or # patterns).
+ */
+export function baculaRunLines(s: Schedule): { lines: string[] } | { error: string } {
+  const e = expand(s);
+  if ('error' in e) return e;
+  const times = e.hours.flatMap((h) => e.minutes.map((m) => `${pad2(h)}:${pad2(m)}`));
+  if (times.length > 24) {
+    return { error: `"${s.cron}" runs ${times.length} times a day; a Bacula schedule is limited here to 24 Run lines (one per time of day)` };
+  }
+  if (times.length === 0) return { error: `"${s.cron}" never runs` };
+  const days: string[] = [];
+  if (e.months) days.push(...ranges(e.months, (m) => MONTHS[m - 1]!));
+  if (e.dom) days.push(...ranges(e.dom, String));
+  if (e.dow) days.push(...ranges(e.dow, (d) => DAYS[d]!));
+  const specs: string[][] = [];
+  if (s.filter === 'first-week-of-month') specs.push(['1st', ...days]);
+  else if (s.filter === 'even-iso-week') {
+    specs.push([EVEN_WEEKS, ...days]);
+    // Early-January days Bacula numbers w00 that are in an even ISO week (see file header).
+    const matches = (mday: number, wday: number): boolean =>
+      (!e.months || e.months.includes(1)) && (!e.dom || e.dom.includes(mday)) && (!e.dow || e.dow.includes(wday));
+    if (matches(1, 6)) specs.push(['w00', 'jan', '1', 'sat']);
+    const sundays = [1, 2].filter((md) => matches(md, 0));
+    if (sundays.length) specs.push(['w00', 'jan', ...sundays.map(String), 'sun']);
+  } else specs.push(days.length ? days : ['daily']);
+  const lines: string[] = [];
+  for (const t of times) {
+    for (const spec of specs) {
+      // Bacula's parser rejects a Run value that starts with a bare number; `on` is a no-op word.
+      const words = /^\d+(-\d+)?$/.test(spec[0]!) ? ['on', ...spec] : spec;
+      lines.push(`${words.join(' ')} at ${t}`);
+    }
+  }
+  return { lines };
+}
+
+// ---------------------------------------------------------------------------------------------
+// cron.d
+
+/**
+ * The 5-field time for a cron.d line and, for filtered schedules, shell conditions to put
+ * before the command joined with ` && `. Guards are constant text, already escaped for crontab
+ * (`%` written `\%`), and avoid `$((…))` on zero-padded numbers (08 would be read as octal).
+ */
+export function cronEntryTimes(s: Schedule): { cron: string; guard?: string[] } {
+  if (s.filter === 'even-iso-week') return { cron: s.cron, guard: ["date +\\%V | grep -q '[02468]$'"] };
+  if (s.filter === 'first-week-of-month') return { cron: s.cron, guard: ['[ "$(date +\\%d)" -le 7 ]'] };
+  return { cron: s.cron };
+}
+
+/** A short human description for comments: the word's meaning, or `cron <expr>`. */
+export function describeSchedule(s: Schedule): string {
+  switch (scheduleSlug(s)) {
+    case 'daily': return 'daily: every day 12:00';
+    case 'weekly': return 'weekly: Saturday 12:00';
+    case 'biweekly': return 'biweekly: Saturday 12:00 in even ISO weeks';
+    case 'monthly': return 'monthly: first Saturday of the month 12:00';
+    default: {
+      const f = s.filter === 'even-iso-week' ? ', even ISO weeks' : s.filter === 'first-week-of-month' ? ', days 1-7' : '';
+      return `cron ${s.cron}${f}`;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+// Typed access to the test lab that test/lab/up.sh brings up (see test/lab/README.md).
+// Integration tests call loadLab() and skip themselves when it returns undefined (no lab here).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type LabAgent = 'live' | 'dead' | 'none';
+
+export interface LabPatternRun {
+  /** Fill byte, e.g. `0xab`, as qemu-io's `read -P` takes it. */
+  byte: string;
+  offset: number;
+  length: number;
+}
+
+export interface LabDisk {
+  target: string;
+  /** As the VM's hypervisor sees it: use it in commands run there (through ssh). */
+  path: string;
+  /** As the machine running the tests sees it (same as `path` for the local host). */
+  labPath: string;
+  format: 'qcow2';
+  virtualBytes: number;
+  /** Data written when the disk was made; empty for the agent VM's ext4 disk. */
+  pattern: LabPatternRun[];
+}
+
+export interface LabVm {
+  name: string;
+  host: string;
+  state: 'running' | 'shutoff';
+  virtType: 'kvm' | 'qemu';
+  os: 'none' | 'linux';
+  /** live: a real qemu-guest-agent; dead: a channel with no agent behind it; none: no channel. */
+  agent: LabAgent;
+  memoryMiB: number;
+  disks: LabDisk[];
+}
+
+export interface LabHost {
+  name: string;
+  /** `local` for this machine (its libvirtd is also reachable over ssh), `ssh` for hvN. */
+  transport: 'local' | 'ssh';
+  address: string;
+  sshPort: number;
+  /** The URI to use on the host itself, e.g. `ssh root@addr virsh -c <libvirtUri> ...`. */
+  libvirtUri: string;
+  /** A remote URI usable from the test runner without touching ~/.ssh. */
+  remoteUri: string;
+  netns: string | null;
+  /** Prefix that runs a command "on" the host without ssh (empty for local). */
+  exec: string[];
+  vms: string[];
+  /** Backup storage as the host sees it (/mnt/backup on hvN). */
+  storageRoot: string;
+  smallStorageRoot: string;
+  imagesDir: string;
+  labImagesDir: string;
+  labLogDir: string;
+  libvirtdOwned: boolean;
+}
+
+export interface Lab {
+  version: 1;
+  labDir: string;
+  createdAt: string;
+  kvm: boolean;
+  agentBootSeconds: number | null;
+  ssh: { user: string; key: string; publicKey: string; knownHosts: string; config: string; options: string[] };
+  storage: { dir: string; smallDir: string; smallBytes: number; remoteDir: string; remoteSmallDir: string };
+  roles: {
+    noos: string;
+    agent: string | null;
+    deadAgent: string;
+    noChannel: string;
+    multiDisk: string;
+    big: string;
+    offline: string;
+  };
+  hosts: LabHost[];
+  vms: LabVm[];
+}
+
+export function labDir(): string {
+  return process.env['VMBACKUP_LAB_DIR'] ?? '/var/tmp/vmbackup-lab';
+}
+
+/** The running lab's description, or undefined when no lab is up on this machine. */
+export function loadLab(dir: string = labDir()): Lab | undefined {
+  const file = join(dir, 'lab.json');
+  if (!existsSync(file)) return undefined;
+  const lab = JSON.parse(readFileSync(file, 'utf8')) as Lab;
+  if (lab.version !== 1) throw new Error(`${file}: unsupported lab version ${String(lab.version)}`);
+  return lab;
+}
+
+export function labHost(lab: Lab, name: string): LabHost {
+  const host = lab.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`no lab host ${name}`);
+  return host;
+}
+
+export function labVm(lab: Lab, name: string): LabVm {
+  const vm = lab.vms.find((v) => v.name === name);
+  if (!vm) throw new Error(`no lab VM ${name}`);
+  return vm;
+}
+
+/** argv for `ssh` to a lab host, strict host key checking included; append the remote command. */
+export function labSshArgv(lab: Lab, host: LabHost): string[] {
+  return ['ssh', ...lab.ssh.options, '-p', String(host.sshPort), `${lab.ssh.user}@${host.address}`];
+}

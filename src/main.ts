@@ -4,18 +4,20 @@ import { Command, CommanderError } from 'commander';
 import { registerPlan } from './cli/plan.js';
 import { registerRender } from './cli/render.js';
 import { registerValidate } from './cli/validate.js';
+import { registerBackup } from './cli/backup.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('vmbackup')
-    .description('GitOps VM backups for KVM/libvirt fleets: validate, plan and render a policy repository')
+    .description('GitOps VM backups for KVM/libvirt fleets: validate, plan and render a policy repository; back up, verify and restore VMs')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerValidate(program);
   registerPlan(program);
   registerRender(program);
+  registerBackup(program);
   return program;
 }
 

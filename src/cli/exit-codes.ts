@@ -5,4 +5,6 @@ export const EXIT = {
   ERROR: 1,
   /** `plan` only: the change has effects (Terraform's -detailed-exitcode). */
   CHANGES: 2,
+  /** Another run holds the VM's lock (EX_TEMPFAIL): try again later. */
+  BUSY: 75,
 } as const;

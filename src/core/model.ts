@@ -60,9 +60,15 @@ export interface Hypervisor {
   address: string;
   transport: Transport;
   ssh: { user: string; port: number; identity?: string };
+  /** Backup storage as this hypervisor mounts it (the same NFS share as settings.storageRoot). */
   storageRoot: string;
   minFreeGiB: number;
   labels: Record<string, string>;
+  /** libvirt URI as seen on the hypervisor itself. */
+  libvirtUri: string;
+  /** Where restores write disk images on this hypervisor. */
+  imagesDir: string;
+  isolatedNetwork: string;
   source: SourceRef;
 }
 
@@ -136,8 +142,21 @@ export interface BaculaSettings {
   logFile: string;
 }
 
+export interface BackupSettings {
+  freezeTimeoutSec: number;
+  agentTimeoutSec: number;
+  commitTimeoutSec: number;
+  copyTimeoutHours: number;
+  storageMarginPercent: number;
+  preCommandTimeoutSec: number;
+}
+
 export interface Settings {
+  /** Backup storage as the control host (where vmbackup runs) mounts it. */
   storageRoot: string;
+  ssh: { knownHosts?: string; strictHostKeyChecking: boolean; connectTimeoutSec: number; controlDir: string };
+  backup: BackupSettings;
+  testRestore: { isolatedNetwork: string; bootTimeoutSec: number };
   scheduler: SchedulerKind;
   timeZone: string;
   bacula: BaculaSettings;

@@ -27,6 +27,9 @@ export function buildHypervisors(c: Collected, s: Settings, vmItems: RawItem[], 
       storageRoot: typeof d.storage_root === 'string' ? d.storage_root : s.storageRoot,
       minFreeGiB: typeof d.min_free_gb === 'number' ? d.min_free_gb : 50,
       labels: labelsOf(d.labels),
+      libvirtUri: typeof d.libvirt_uri === 'string' ? d.libvirt_uri : 'qemu:///system',
+      imagesDir: typeof d.images_dir === 'string' ? d.images_dir : '/var/lib/libvirt/images',
+      isolatedNetwork: typeof d.isolated_network === 'string' ? d.isolated_network : s.testRestore.isolatedNetwork,
       source: it.ref,
     };
   });
@@ -40,7 +43,7 @@ export function buildHypervisors(c: Collected, s: Settings, vmItems: RawItem[], 
       seen.add(name);
       const ref = refAt(it, ['hypervisor']);
       diags.push({ ...err('VMB_IMPLICIT_HYPERVISOR', ref, `hypervisor "${name}" is not declared; assuming ssh root@${name}:22 with storage ${s.storageRoot} (declare it under hypervisors: to silence this)`, 'hypervisor'), severity: 'warning' });
-      out.push({ name, address: name, transport: 'ssh', ssh: { user: 'root', port: 22 }, storageRoot: s.storageRoot, minFreeGiB: 50, labels: {}, source: ref });
+      out.push({ name, address: name, transport: 'ssh', ssh: { user: 'root', port: 22 }, storageRoot: s.storageRoot, minFreeGiB: 50, labels: {}, libvirtUri: 'qemu:///system', imagesDir: '/var/lib/libvirt/images', isolatedNetwork: s.testRestore.isolatedNetwork, source: ref });
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));

@@ -29,8 +29,26 @@ export function buildSettings(c: Collected): Settings {
   const email = n.email ? o(n.email) : undefined;
   const hook = n.webhook ? o(n.webhook) : undefined;
   const defaultPolicy = get('default_policy');
+  const ssh = o(get('ssh'));
+  const bk = o(get('backup'));
+  const tr = o(get('test_restore'));
   return {
     storageRoot: str(get('storage_root'), DEFAULT_STORAGE_ROOT),
+    ssh: {
+      ...(typeof ssh.known_hosts === 'string' ? { knownHosts: ssh.known_hosts } : {}),
+      strictHostKeyChecking: ssh.strict_host_key_checking !== false,
+      connectTimeoutSec: num(ssh.connect_timeout_seconds, 10),
+      controlDir: str(ssh.control_dir, '/run/vmbackup/ssh'),
+    },
+    backup: {
+      freezeTimeoutSec: num(bk.freeze_timeout_seconds, 60),
+      agentTimeoutSec: num(bk.agent_timeout_seconds, 10),
+      commitTimeoutSec: num(bk.commit_timeout_seconds, 3600),
+      copyTimeoutHours: num(bk.copy_timeout_hours, 24),
+      storageMarginPercent: num(bk.storage_margin_percent, 10),
+      preCommandTimeoutSec: num(bk.pre_command_timeout_seconds, 300),
+    },
+    testRestore: { isolatedNetwork: str(tr.isolated_network, 'vmbackup-isolated'), bootTimeoutSec: num(tr.boot_timeout_seconds, 300) },
     scheduler: get('scheduler') === 'cron' ? 'cron' : 'bacula',
     timeZone: str(get('time_zone'), 'UTC'),
     statusPath: str(get('status_path'), 'status'),

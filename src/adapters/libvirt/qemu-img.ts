@@ -1,0 +1,41 @@
+// qemu-img on a hypervisor. Every call names the format (-f, and -F for a backing file): letting
+// qemu probe a guest-writable image's format is how a guest reads host files.
+import type { Transport } from '../transport/transport.js';
+import { parseQemuImgInfo, type QemuImageInfo } from './parse.js';
+
+export const IMAGE_FORMATS = ['qcow2', 'raw'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+export function assertFormat(f: string | undefined): ImageFormat {
+  if (f === 'qcow2' || f === 'raw') return f;
+  throw new Error(`unsupported disk format ${JSON.stringify(f)}: only qcow2 and raw images are backed up`);
+}
+
+export class QemuImg {
+  constructor(readonly transport: Transport) {}
+
+  /** Image info; `-U` because the image may be in use by the running VM (info only reads headers). */
+  async info(path: string, format: ImageFormat, backingChain = false): Promise<QemuImageInfo[]> {
+    const r = await this.transport.run(['qemu-img', 'info', '-U', '-f', format, '--output=json', ...(backingChain ? ['--backing-chain'] : []), path], { timeoutMs: 60_000 });
+    return parseQemuImgInfo(r.stdout);
+  }
+
+  /**
+   * Copy one disk image to a standalone qcow2: sparse-aware (zero clusters are not written),
+   * optionally zstd-compressed. `-n` is not used: the target must not exist yet.
+   */
+  async convert(src: string, srcFormat: ImageFormat, dst: string, opts: { compress: boolean; timeoutMs: number }): Promise<void> {
+    await this.transport.run([
+      'qemu-img', 'convert', '-f', srcFormat, '-O', 'qcow2',
+      ...(opts.compress ? ['-c', '-o', 'compression_type=zstd'] : []),
+      '-m', '8', src, dst,
+    ], { timeoutMs: opts.timeoutMs });
+  }
+
+  /** Structural check of a written image (leaks are tolerated, corruption is not). */
+  async check(path: string, format: ImageFormat): Promise<{ ok: boolean; detail: string }> {
+    const r = await this.transport.run(['qemu-img', 'check', '-f', format, path], { timeoutMs: 600_000, allowFailure: true });
+    // 0 = clean, 3 = leaked clusters only; 1/2 = errors or corruption.
+    return { ok: r.exitCode === 0 || r.exitCode === 3, detail: (r.stdout + r.stderr).trim() };
+  }
+}

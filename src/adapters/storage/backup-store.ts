@@ -1,0 +1,107 @@
+// Backup storage as the control host sees it (the NFS share, seed 002's /mnt/backup): list
+// restore points, create and publish `.partial` directories, write small files atomically.
+// Every path is built by core/backup-layout.ts and re-checked here after resolving symlinks.
+import { access, constants, mkdir, readdir, readFile, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { BACKUP_ID_RE, backupDir, MANIFEST_FILE, PARTIAL_SUFFIX, VERIFY_FILE, vmDir } from '../../core/backup-layout.js';
+import type { Manifest } from '../../core/manifest.js';
+import type { RestorePoint } from '../../core/model.js';
+import { writeFileAtomic } from '../atomic-write.js';
+
+export interface StoredBackup {
+  id: string;
+  dir: string;
+  manifest?: Manifest;
+  verification?: { result: 'ok' | 'failed'; at: string; problems: string[] };
+}
+
+export class BackupStore {
+  constructor(readonly root: string) {}
+
+  /** Resolves `p` and checks it is still inside the storage root (no symlink escapes). */
+  async confine(p: string): Promise<string> {
+    const root = await realpath(this.root);
+    let real: string;
+    try { real = await realpath(p); } catch { real = p; }
+    if (real !== root && !real.startsWith(root + sep)) throw new Error(`${p} resolves outside the backup storage ${root}`);
+    return real;
+  }
+
+  async space(): Promise<{ writable: boolean; availBytes: number; totalBytes: number; error?: string }> {
+    try {
+      await access(this.root, constants.W_OK);
+      const s = await statfs(this.root);
+      return { writable: true, availBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch (e) {
+      return { writable: false, availBytes: 0, totalBytes: 0, error: `${this.root}: ${(e as Error).message}` };
+    }
+  }
+
+  async createPartial(hv: string, vm: string, id: string): Promise<string> {
+    const dir = backupDir(this.root, hv, vm, id, true);
+    await mkdir(vmDir(this.root, hv, vm), { recursive: true, mode: 0o750 });
+    await this.confine(vmDir(this.root, hv, vm));
+    await mkdir(dir, { mode: 0o750 });
+    return dir;
+  }
+
+  /** The atomic step that makes a backup visible: `<id>.partial` → `<id>`. */
+  async publish(hv: string, vm: string, id: string): Promise<string> {
+    const from = await this.confine(backupDir(this.root, hv, vm, id, true));
+    const to = backupDir(this.root, hv, vm, id);
+    await rename(from, to);
+    return to;
+  }
+
+  async removePartial(hv: string, vm: string, id: string): Promise<void> {
+    const dir = backupDir(this.root, hv, vm, id, true);
+    await this.confine(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /** `.partial` directories left by a crashed or killed run. */
+  async partials(hv: string, vm: string): Promise<string[]> {
+    return (await this.entries(hv, vm)).filter((n) => n.endsWith(PARTIAL_SUFFIX) && BACKUP_ID_RE.test(n.slice(0, -PARTIAL_SUFFIX.length))).map((n) => n.slice(0, -PARTIAL_SUFFIX.length));
+  }
+
+  private async entries(hv: string, vm: string): Promise<string[]> {
+    try { return (await readdir(vmDir(this.root, hv, vm))).sort(); } catch { return []; }
+  }
+
+  /** Published backups, oldest first, with their manifest and last verification when readable. */
+  async list(hv: string, vm: string): Promise<StoredBackup[]> {
+    const out: StoredBackup[] = [];
+    for (const id of (await this.entries(hv, vm)).filter((n) => BACKUP_ID_RE.test(n))) {
+      const dir = backupDir(this.root, hv, vm, id);
+      const manifest = await readJson<Manifest>(join(dir, MANIFEST_FILE));
+      const verification = await readJson<StoredBackup['verification'] & object>(join(dir, VERIFY_FILE));
+      out.push({ id, dir, ...(manifest ? { manifest } : {}), ...(verification ? { verification } : {}) });
+    }
+    return out;
+  }
+
+  async get(hv: string, vm: string, id: string): Promise<StoredBackup> {
+    const b = (await this.list(hv, vm)).find((x) => x.id === id);
+    if (!b) throw new Error(`no backup ${id} of ${vm} under ${vmDir(this.root, hv, vm)}`);
+    return b;
+  }
+
+  async writeFile(dir: string, name: string, content: string, mode = 0o640): Promise<void> {
+    await this.confine(dir);
+    await writeFileAtomic(join(dir, name), content, mode);
+  }
+
+  async size(path: string): Promise<number> {
+    try { return (await stat(path)).size; } catch { return -1; }
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try { return JSON.parse(await readFile(path, 'utf8')) as T; } catch { return undefined; }
+}
+
+/** What retention needs to know about a stored backup. */
+export function toRestorePoint(b: StoredBackup): RestorePoint {
+  const verify = b.verification ? b.verification.result : b.manifest ? 'ok' : 'none';
+  return { id: b.id, time: b.manifest?.started ?? `${b.id.slice(0, 10)}T${b.id.slice(11, 13)}:${b.id.slice(13, 15)}:${b.id.slice(15, 17)}Z`, status: b.manifest ? 'ok' : 'failed', verify };
+}

@@ -1,0 +1,78 @@
+// The daemon's and CLI's memory, in lowdb (one JSON file in the state dir, written atomically
+// by lowdb's steno writer): run history (capped), and anything that must survive a restart.
+import { JSONFilePreset } from 'lowdb/node';
+import type { Low } from 'lowdb';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type RunKind = 'backup' | 'verify' | 'restore' | 'test-restore' | 'cleanup';
+export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted';
+
+export interface RunStep { name: string; ok: boolean; ms: number; detail?: string }
+
+export interface RunRecord {
+  id: string;
+  kind: RunKind;
+  vm: string;
+  hypervisor: string;
+  backupId?: string;
+  started: string;
+  finished?: string;
+  status: RunStatus;
+  warnings: string[];
+  error?: string;
+  pid: number;
+  steps: RunStep[];
+  sizeBytes?: number;
+  method?: string;
+  revision?: string;
+}
+
+export interface StateData {
+  version: 1;
+  runs: RunRecord[];
+  [key: string]: unknown;
+}
+
+export const MAX_RUNS = 2000;
+
+export class StateStore {
+  private constructor(private readonly db: Low<StateData>) {}
+
+  static async open(stateDir: string): Promise<StateStore> {
+    await mkdir(stateDir, { recursive: true, mode: 0o750 });
+    const db = await JSONFilePreset<StateData>(join(stateDir, 'state.json'), { version: 1, runs: [] });
+    return new StateStore(db);
+  }
+
+  get data(): StateData { return this.db.data; }
+
+  /** Adds or replaces a run (by id) and writes; history is capped to the newest MAX_RUNS. */
+  async saveRun(run: RunRecord): Promise<void> {
+    await this.db.read();
+    const runs = this.db.data.runs.filter((r) => r.id !== run.id);
+    runs.push(run);
+    this.db.data.runs = runs.slice(-MAX_RUNS);
+    await this.db.write();
+  }
+
+  async runs(filter: Partial<Pick<RunRecord, 'vm' | 'kind' | 'status'>> = {}): Promise<RunRecord[]> {
+    await this.db.read();
+    return this.db.data.runs.filter((r) => (!filter.vm || r.vm === filter.vm) && (!filter.kind || r.kind === filter.kind) && (!filter.status || r.status === filter.status));
+  }
+
+  /** Runs left `running` by a process that no longer exists are marked interrupted. */
+  async markInterrupted(isAlive: (pid: number) => boolean, now: string): Promise<RunRecord[]> {
+    await this.db.read();
+    const hit = this.db.data.runs.filter((r) => r.status === 'running' && !isAlive(r.pid));
+    for (const r of hit) { r.status = 'interrupted'; r.finished = now; r.error ??= 'the process running it died (killed or crashed)'; }
+    if (hit.length) await this.db.write();
+    return hit;
+  }
+
+  async update(mutate: (d: StateData) => void): Promise<void> {
+    await this.db.read();
+    mutate(this.db.data);
+    await this.db.write();
+  }
+}

@@ -1,0 +1,76 @@
+// The work behind `backup`, `check` and `cleanup` (loaded only when one of them runs).
+import { join } from 'node:path';
+import { scheduleSlug } from '../core/schedule.js';
+import { enabledVmsInOrder } from '../core/render-view.js';
+import { acquireLock } from '../adapters/lock.js';
+import type { RunRecord } from '../adapters/store/state-store.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { EngineCliOptions } from '../cli/engine-options.js';
+import { backupVm } from '../engine/backup.js';
+import { cleanupVm } from '../engine/cleanup.js';
+import { findVm } from '../engine/context.js';
+import { observeForBackup } from '../engine/observe-vm.js';
+import { printResult, withEngine } from './with-engine.js';
+
+function runText(r: RunRecord): string {
+  const head = `${r.kind} ${r.vm} on ${r.hypervisor}: ${r.status}${r.backupId ? ` (${r.backupId})` : ''}`;
+  const lines = [head, ...r.warnings.map((w) => `  warning: ${w}`), ...(r.error ? [`  error: ${r.error}`] : [])];
+  return lines.join('\n');
+}
+
+export async function backupAction(vmName: string | undefined, opts: EngineCliOptions & { schedule?: string; baculaJobId?: string }): Promise<void> {
+  if (!vmName && !opts.schedule) throw new Error('name a VM, or give --schedule');
+  await withEngine(opts, async (ctx) => {
+    if (vmName) {
+      const r = await backupVm(ctx, findVm(ctx.desired, vmName), opts.baculaJobId ? { baculaJobId: opts.baculaJobId } : {});
+      printResult(opts, r, runText(r));
+      return r.status === 'ok' ? EXIT.OK : EXIT.ERROR;
+    }
+    // cron mode: one schedule's VMs, one at a time in priority order; schedules firing together queue here.
+    const vms = enabledVmsInOrder(ctx.desired).filter((v) => scheduleSlug(v.schedule) === opts.schedule);
+    const gate = await waitForLock(join(ctx.stateDir, 'locks'), 'schedule-runner', `schedule ${opts.schedule}`, ctx.desired.settings.backup.copyTimeoutHours * 3_600_000);
+    const results: RunRecord[] = [];
+    try {
+      for (const vm of vms) results.push(await backupVm(ctx, vm));
+    } finally {
+      await gate.release();
+    }
+    printResult(opts, results, results.map(runText).join('\n') || `no enabled VM has schedule ${opts.schedule}`);
+    return results.every((r) => r.status === 'ok') ? EXIT.OK : EXIT.ERROR;
+  });
+}
+
+async function waitForLock(dir: string, name: string, what: string, maxMs: number): ReturnType<typeof acquireLock> {
+  const until = Date.now() + maxMs;
+  for (;;) {
+    try { return await acquireLock(dir, name, what); } catch (e) {
+      if (Date.now() > until || !(e instanceof Error) || e.name !== 'LockedError') throw e;
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+  }
+}
+
+export async function checkAction(vmName: string, opts: EngineCliOptions): Promise<void> {
+  await withEngine(opts, async (ctx) => {
+    const vm = findVm(ctx.desired, vmName);
+    const o = await observeForBackup(ctx, ctx.hosts.get(vm.hypervisor), vm);
+    const text = [`pre-checks for ${vm.name} on ${vm.hypervisor}: ${o.result.ok ? 'pass' : 'FAIL'}`, ...o.result.failures.map((f) => `  fail: ${f}`), ...o.result.warnings.map((w) => `  warning: ${w}`)].join('\n');
+    printResult(opts, { vm: vm.name, ...o.result, disks: o.disks }, text);
+    return o.result.ok ? EXIT.OK : EXIT.ERROR;
+  });
+}
+
+export async function cleanupAction(vmName: string, opts: EngineCliOptions): Promise<void> {
+  await withEngine(opts, async (ctx) => {
+    const vm = findVm(ctx.desired, vmName);
+    const lock = await acquireLock(join(ctx.stateDir, 'locks'), vm.name, `cleanup of ${vm.name}`, ctx.now);
+    try {
+      const r = await cleanupVm(ctx, vm);
+      const text = [`cleanup of ${vm.name}: ${r.problems.length ? 'problems remain' : r.actions.length ? 'cleaned' : 'nothing to do'}`, ...r.actions.map((a) => `  done: ${a}`), ...r.problems.map((p) => `  problem: ${p}`)].join('\n');
+      printResult(opts, r, text);
+      return r.problems.length ? EXIT.ERROR : EXIT.OK;
+    } finally {
+      await lock.release();
+    }
+  });
+}

@@ -1,0 +1,27 @@
+// Runs one engine command: set up, run, always close ssh connections, map errors to exit codes.
+import { LockedError } from '../adapters/lock.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { EngineCliOptions } from '../cli/engine-options.js';
+import type { EngineContext } from '../engine/context.js';
+import { setupEngine } from './engine-setup.js';
+
+export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext) => Promise<number>): Promise<void> {
+  let ctx: EngineContext | undefined;
+  try {
+    ctx = await setupEngine({ repo: opts.repo, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
+    process.exitCode = await fn(ctx);
+  } catch (e) {
+    if (e instanceof LockedError) {
+      process.stderr.write(`vmbackup: ${e.message}\n`);
+      process.exitCode = EXIT.BUSY;
+      return;
+    }
+    throw e;
+  } finally {
+    await ctx?.hosts.closeAll();
+  }
+}
+
+export function printResult(opts: EngineCliOptions, json: unknown, text: string): void {
+  process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text.endsWith('\n') ? text : text + '\n');
+}

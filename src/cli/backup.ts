@@ -1,0 +1,34 @@
+// `vmbackup backup`, `check` and `cleanup`: the commands Bacula's RunScripts and cron call.
+import type { Command } from 'commander';
+import { engineOptions, type EngineCliOptions } from './engine-options.js';
+
+export function registerBackup(program: Command): void {
+  engineOptions(program
+    .command('backup [vm]')
+    .description('back up one VM now (or, with --schedule, every VM of a schedule one at a time in priority order)')
+    .option('--schedule <name>', 'back up every enabled VM whose schedule is <name> (daily, weekly, biweekly, monthly, cron-…)')
+    .option('--bacula-job-id <id>', 'the Bacula JobId (%i), recorded in the manifest'))
+    .addHelpText('after', '\nSteps: lock, pre-checks, pre_backup_commands, snapshot (quiesced when method is quiesce), copy, blockcommit, checksums and manifest, post-checks, publish.\nExit status: 0 backed up, 1 failed (nothing published), 75 another run holds the VM\'s lock.')
+    .action(async (vm: string | undefined, opts: EngineCliOptions & { schedule?: string; baculaJobId?: string }) => {
+      const { backupAction } = await import('../app/backup-action.js');
+      await backupAction(vm, opts);
+    });
+
+  engineOptions(program
+    .command('check <vm>')
+    .description('run the pre-backup checks for a VM without backing it up'))
+    .addHelpText('after', '\nExit status: 0 all checks pass, 1 a check failed.')
+    .action(async (vm: string, opts: EngineCliOptions) => {
+      const { checkAction } = await import('../app/backup-action.js');
+      await checkAction(vm, opts);
+    });
+
+  engineOptions(program
+    .command('cleanup <vm>')
+    .description('recover from a crashed or killed run: commit leftover overlays, thaw, stop orphaned copies, remove .partial dirs'))
+    .addHelpText('after', '\nExit status: 0 clean (or cleaned), 1 something could not be resolved safely (nothing is deleted then), 75 VM busy.')
+    .action(async (vm: string, opts: EngineCliOptions) => {
+      const { cleanupAction } = await import('../app/backup-action.js');
+      await cleanupAction(vm, opts);
+    });
+}

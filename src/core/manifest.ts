@@ -1,0 +1,56 @@
+// The backup's own record (backup-metadata.json) and checksums.sha256, as data. The manifest
+// carries the seed-000 §2.2 fields (job_id, vm_name, started, finished, snapshot, files[]) plus
+// what this fleet needs: hypervisor, method, warnings, durations, sizes, policy revision.
+import type { Method } from './model.js';
+
+export interface ManifestFile {
+  path: string;
+  size_bytes: number;
+  sha256: string;
+  /** Disk images only. */
+  target?: string;
+  format?: string;
+  virtual_size_bytes?: number;
+  source_path?: string;
+}
+
+export interface Manifest {
+  schema: 'vmbackup.manifest/v1';
+  job_id: string;
+  backup_id: string;
+  vm_name: string;
+  vm_uuid: string;
+  hypervisor: string;
+  started: string;
+  finished: string;
+  /** Overlay snapshot name used while copying. */
+  snapshot: string;
+  method: Method;
+  /** What actually happened: quiesced, or crash-consistent (the fallback, with a warning). */
+  consistency: 'application' | 'crash';
+  warnings: string[];
+  durations_ms: Record<string, number>;
+  total_size_bytes: number;
+  files: ManifestFile[];
+  policy: { name?: string; revision?: string };
+  bacula_job_id?: string;
+  vmbackup_version: string;
+}
+
+/** `sha256sum -c`-compatible lines: "<hex>  <name>", sorted by name. */
+export function checksumsText(files: readonly { path: string; sha256: string }[]): string {
+  return [...files].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => `${f.sha256}  ${f.path}`).join('\n') + '\n';
+}
+
+/** Parses checksums.sha256 back; lines that are not `<64 hex>  <name>` are reported. */
+export function parseChecksums(text: string): { entries: Map<string, string>; bad: string[] } {
+  const entries = new Map<string, string>();
+  const bad: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m || m[2]!.includes('/')) bad.push(line);
+    else entries.set(m[2]!, m[1]!);
+  }
+  return { entries, bad };
+}

@@ -1,0 +1,126 @@
+// `vmbackup backup <vm>`: lock → pre-checks → pre-backup commands → snapshot → copy → commit →
+// checksums + manifest → post-checks → publish. The backup becomes visible only by the final
+// rename of `<id>.partial`; anything that fails before leaves no restore point behind.
+import { join } from 'node:path';
+import { backupDir, backupIdAt, CHECKSUM_FILE, diskFileName, MANIFEST_FILE } from '../core/backup-layout.js';
+import { checksumsText, type Manifest, type ManifestFile } from '../core/manifest.js';
+import type { Vm } from '../core/model.js';
+import { acquireLock } from '../adapters/lock.js';
+import { assertFormat } from '../adapters/libvirt/qemu-img.js';
+import { sha256File } from '../adapters/storage/hash.js';
+import type { RunRecord } from '../adapters/store/state-store.js';
+import { VERSION } from '../version.js';
+import { cleanupVm } from './cleanup.js';
+import { newRun, step, type EngineContext } from './context.js';
+import { runPreCommands } from './pre-commands.js';
+import { postChecks } from './post-checks.js';
+import { commitAll, takeSnapshot, type SnapshotResult } from './snapshot.js';
+import { watchProgress } from './progress.js';
+import { observeForBackup } from './observe-vm.js';
+
+export interface BackupOptions { baculaJobId?: string }
+
+export async function backupVm(ctx: EngineContext, vm: Vm, opts: BackupOptions = {}): Promise<RunRecord> {
+  const lock = await acquireLock(join(ctx.stateDir, 'locks'), vm.name, `backup of ${vm.name}`, ctx.now);
+  const run = newRun(ctx, 'backup', vm);
+  const log = ctx.log.child({ run: run.id, vm: vm.name, hypervisor: vm.hypervisor });
+  run.method = vm.method;
+  await ctx.store.saveRun(run);
+  try {
+    if (lock.tookOver) run.warnings.push(`took over the lock of a dead run (pid ${lock.tookOver.pid}, ${lock.tookOver.what})`);
+    await execute(ctx, vm, run, opts, log);
+    run.status = 'ok';
+  } catch (e) {
+    run.status = 'failed';
+    run.error = (e as Error).message;
+  } finally {
+    run.finished = ctx.now().toISOString();
+    await ctx.store.saveRun(run);
+    await lock.release();
+  }
+  if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
+  else if (run.warnings.length) await ctx.notifier.notify({ kind: 'warning', run });
+  log.info({ status: run.status, warnings: run.warnings, error: run.error }, 'backup finished');
+  return run;
+}
+
+async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupOptions, log: EngineContext['log']): Promise<void> {
+  const host = ctx.hosts.get(vm.hypervisor);
+  const s = ctx.desired.settings;
+  const id = backupIdAt(run.started);
+  run.backupId = id;
+
+  const recovered = await step(ctx, run, 'recover-leftovers', () => cleanupVm(ctx, vm, log), log);
+  if (recovered.problems.length) throw new Error(`leftovers from an earlier run could not be cleaned: ${recovered.problems.join('; ')}`);
+  if (recovered.actions.length) run.warnings.push(...recovered.actions.map((a) => `recovered: ${a}`));
+
+  const pre = await step(ctx, run, 'pre-checks', async () => {
+    const o = await observeForBackup(ctx, host, vm);
+    if (!o.result.ok) throw new Error(`pre-checks failed: ${o.result.failures.join('; ')}`);
+    return { ...o, state: o.state!, info: o.info!, inactiveXml: await host.virsh.dumpxml(vm.name, true) };
+  }, log);
+  run.warnings.push(...pre.result.warnings);
+
+  await step(ctx, run, 'pre-backup-commands', () => runPreCommands(vm.preBackupCommands, s.backup.preCommandTimeoutSec * 1000, log), log);
+
+  const partialCtl = await ctx.storage.createPartial(vm.hypervisor, vm.name, id);
+  const partialHv = backupDir(host.hv.storageRoot, vm.hypervisor, vm.name, id, true);
+  let snap: SnapshotResult | undefined;
+  const durations: Record<string, number> = {};
+  try {
+    const xmlName = `${vm.name}.xml`;
+    await ctx.storage.writeFile(partialCtl, xmlName, pre.inactiveXml);
+    const running = pre.state === 'running';
+    const t = { freezeSec: s.backup.freezeTimeoutSec, commitSec: s.backup.commitTimeoutSec };
+    if (running) {
+      snap = await step(ctx, run, 'snapshot', () => takeSnapshot(host, vm.name, id, pre.disks.copy, pre.info.disks, pre.result.quiesce, t), log);
+      run.warnings.push(...snap.warnings);
+    }
+    const files: ManifestFile[] = [];
+    const hashes: Promise<void>[] = [];
+    const t0 = performance.now();
+    try {
+      for (const d of pre.disks.copy) {
+        const name = diskFileName(vm.name, d.target);
+        const src = d.source!;
+        const fmt = assertFormat(d.format ?? 'raw');
+        await step(ctx, run, `copy-${d.target}`, () => watchProgress(ctx, `${vm.name} ${d.target}`, join(partialCtl, name), () =>
+          host.qemuImg.convert(src, fmt, `${partialHv}/${name}`, { compress: vm.compression === 'zstd', timeoutMs: s.backup.copyTimeoutHours * 3_600_000 })), log);
+        // Hash while the next disk copies: the image was just written, so it is read from the page cache.
+        hashes.push(sha256File(join(partialCtl, name)).then((h) => {
+          files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });
+        }));
+      }
+      await Promise.all(hashes);
+    } finally {
+      durations.copy_ms = Math.round(performance.now() - t0);
+      if (snap) {
+        const commitStart = performance.now();
+        await step(ctx, run, 'blockcommit', () => commitAll(host, vm.name, snap!.overlays, t), log);
+        durations.commit_ms = Math.round(performance.now() - commitStart);
+      }
+    }
+    const xh = await sha256File(join(partialCtl, xmlName));
+    files.push({ path: xmlName, size_bytes: xh.bytes, sha256: xh.sha256 });
+    files.sort((a, b) => (a.path < b.path ? -1 : 1));
+    await ctx.storage.writeFile(partialCtl, CHECKSUM_FILE, checksumsText(files));
+    const manifest: Manifest = {
+      schema: 'vmbackup.manifest/v1', job_id: run.id, backup_id: id, vm_name: vm.name, vm_uuid: pre.info.uuid, hypervisor: vm.hypervisor,
+      started: run.started, finished: ctx.now().toISOString(), snapshot: snap ? `vmbackup-${id}` : 'none (VM was shut off)',
+      method: vm.method, consistency: snap?.consistency ?? 'application', warnings: [...run.warnings],
+      durations_ms: { ...durations, freeze_ms: Math.round(snap?.freezeMs ?? 0), total_ms: Math.round(Date.parse(ctx.now().toISOString()) - Date.parse(run.started)) },
+      total_size_bytes: files.reduce((n, f) => n + f.size_bytes, 0), files,
+      policy: { ...(vm.policy ? { name: vm.policy } : {}), ...(ctx.revision ? { revision: ctx.revision } : {}) },
+      ...(opts.baculaJobId ? { bacula_job_id: opts.baculaJobId } : {}), vmbackup_version: VERSION,
+    };
+    await ctx.storage.writeFile(partialCtl, MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
+    await step(ctx, run, 'post-checks', () => postChecks(host, vm, pre.state, pre.disks.copy, partialCtl, manifest), log);
+    await step(ctx, run, 'publish', () => ctx.storage.publish(vm.hypervisor, vm.name, id), log);
+    run.sizeBytes = manifest.total_size_bytes;
+  } catch (e) {
+    // Never leave a half-written backup behind; but never delete while an overlay is unresolved.
+    const stranded = /still runs on/.test((e as Error).message);
+    if (!stranded) await ctx.storage.removePartial(vm.hypervisor, vm.name, id).catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,77 @@
+// Recovery after a crashed or killed run: works out the real state from libvirt and qemu-img
+// (not from our own records, which may be what got lost), commits leftover overlays back, thaws
+// the guest, stops orphaned copies and removes `.partial` directories. Safe to run any time.
+import type { Logger } from 'pino';
+import { isOurOverlay, OVERLAY_RE } from '../core/backup-layout.js';
+import type { Vm } from '../core/model.js';
+import { assertFormat } from '../adapters/libvirt/qemu-img.js';
+import type { EngineContext } from './context.js';
+import type { Host } from './hosts.js';
+import { commitOverlay, ensureThawed } from './snapshot.js';
+
+export interface CleanupReport { actions: string[]; problems: string[] }
+
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Kill copies still writing into a partial dir of this VM (left by a SIGKILLed run). */
+async function stopOrphanCopies(host: Host, partialDirHv: string, report: CleanupReport): Promise<void> {
+  const pattern = `qemu-img convert .* ${reEscape(partialDirHv)}/`;
+  const r = await host.transport.run(['pgrep', '-f', '--', pattern], { allowFailure: true, timeoutMs: 30_000 });
+  const pids = r.stdout.split('\n').map((s) => s.trim()).filter((s) => /^\d+$/.test(s));
+  if (!pids.length) return;
+  await host.transport.run(['kill', '-TERM', '--', ...pids], { allowFailure: true, timeoutMs: 30_000 });
+  report.actions.push(`stopped orphaned copy process(es) ${pids.join(', ')}`);
+  await new Promise((res) => setTimeout(res, 500));
+}
+
+export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.log): Promise<CleanupReport> {
+  const host = ctx.hosts.get(vm.hypervisor);
+  const report: CleanupReport = { actions: [], problems: [] };
+  const partials = await ctx.storage.partials(vm.hypervisor, vm.name);
+  for (const id of partials) await stopOrphanCopies(host, `${host.hv.storageRoot}/${vm.hypervisor}/${vm.name}/${id}.partial`, report);
+
+  const states = await host.virsh.list();
+  if (states.has(vm.name)) {
+    const info = await host.virsh.info(vm.name);
+    for (const d of info.disks) {
+      if (!isOurOverlay(d.source)) continue;
+      // Find the base from the overlay itself (qemu-img), cross-checked with libvirt's view.
+      const chain = await host.qemuImg.info(d.source!, assertFormat(d.format ?? 'qcow2'), false);
+      const base = chain[0]?.backingFilename ?? d.backing[0];
+      if (!base) { report.problems.push(`${d.target}: overlay ${d.source} has no backing file; left untouched`); continue; }
+      if (d.backing[0] && d.backing[0] !== base) { report.problems.push(`${d.target}: libvirt says base ${d.backing[0]}, image says ${base}; left untouched`); continue; }
+      try {
+        await commitOverlay(host, vm.name, d.target, { base, overlay: d.source! }, { freezeSec: ctx.desired.settings.backup.freezeTimeoutSec, commitSec: ctx.desired.settings.backup.commitTimeoutSec });
+        report.actions.push(`committed leftover overlay ${d.source} of ${d.target} back into ${base}`);
+      } catch (e) {
+        report.problems.push((e as Error).message);
+      }
+    }
+    if (info.hasAgentChannel && states.get(vm.name) === 'running' && (await host.virsh.freezeStatus(vm.name)) === 'frozen') {
+      const w: string[] = [];
+      await ensureThawed(host, vm.name, w);
+      report.actions.push('thawed guest filesystems left frozen');
+    }
+    // Overlay files that no disk uses any more (the pivot happened, the delete did not).
+    for (const d of info.disks) {
+      if (!d.source || isOurOverlay(d.source)) continue;
+      const dir = d.source.slice(0, d.source.lastIndexOf('/'));
+      const ls = await host.transport.run(['find', dir, '-maxdepth', '1', '-name', `${vm.name}-${d.target}.vmbackup-*.overlay.qcow2`], { allowFailure: true, timeoutMs: 30_000 });
+      for (const f of ls.stdout.split('\n').filter((x) => OVERLAY_RE.test(x))) {
+        await host.fs.removeFile(f);
+        report.actions.push(`removed stale overlay file ${f}`);
+      }
+    }
+  }
+  if (!report.problems.length) {
+    for (const id of partials) {
+      await ctx.storage.removePartial(vm.hypervisor, vm.name, id);
+      report.actions.push(`removed unfinished backup ${id}.partial`);
+    }
+  } else if (partials.length) {
+    report.problems.push(`kept ${partials.length} .partial dir(s) until the overlays are resolved`);
+  }
+  for (const a of report.actions) log.warn({ vm: vm.name, action: a }, 'cleanup');
+  for (const p of report.problems) log.error({ vm: vm.name, problem: p }, 'cleanup problem');
+  return report;
+}

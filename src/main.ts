@@ -5,6 +5,7 @@ import { registerPlan } from './cli/plan.js';
 import { registerRender } from './cli/render.js';
 import { registerValidate } from './cli/validate.js';
 import { registerBackup } from './cli/backup.js';
+import { registerRestore } from './cli/restore.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerRender(program);
   registerBackup(program);
+  registerRestore(program);
   return program;
 }
 

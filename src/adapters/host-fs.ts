@@ -29,6 +29,11 @@ export class HostFs {
     await this.transport.run(['rm', '-rf', '--one-file-system', '--', path], { timeoutMs: 600_000 });
   }
 
+  /** rename(2) on the host: replaces `dst` in one step (same filesystem). */
+  async rename(src: string, dst: string): Promise<void> {
+    await this.transport.run(['mv', '-f', '-T', '--', src, dst], { timeoutMs: 60_000 });
+  }
+
   async copyFile(src: string, dst: string): Promise<void> {
     await this.transport.run(['cp', '--sparse=always', '--', src, dst], { timeoutMs: 24 * 3_600_000 });
   }

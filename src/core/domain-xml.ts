@@ -132,6 +132,7 @@ export function rewriteDomainXml(xml: string, spec: RewriteSpec): string {
     // A restored image is standalone: drop libvirt's recorded backing chain.
     for (let i = dk.length - 1; i >= 0; i--) if (tagOf(dk[i]!) === 'backingStore') dk.splice(i, 1);
   }
+  if (spec.uuid) detachHostResources(devices);
   const nics = children(devices, 'interface');
   if (spec.network.mode === 'none') {
     for (let i = devKids.length - 1; i >= 0; i--) if (tagOf(devKids[i]!) === 'interface') devKids.splice(i, 1);
@@ -151,6 +152,32 @@ export function rewriteDomainXml(xml: string, spec: RewriteSpec): string {
     });
   }
   return String(builder.build(doc));
+}
+
+/**
+ * A copy under a new identity must not fight the original for host files and ports: console log
+ * files, file-backed serial ports, fixed agent socket paths and fixed graphics ports.
+ */
+function detachHostResources(devices: Node): void {
+  for (const tag of ['serial', 'console', 'channel']) {
+    for (const dev of children(devices, tag)) {
+      const dk = kids(dev);
+      for (let i = dk.length - 1; i >= 0; i--) if (tagOf(dk[i]!) === 'log') dk.splice(i, 1);
+      if (attr(dev, 'type') === 'file') {
+        setAttr(dev, 'type', 'pty');
+        for (let i = dk.length - 1; i >= 0; i--) if (tagOf(dk[i]!) === 'source') dk.splice(i, 1);
+      }
+      const src = child(dev, 'source');
+      if (attr(dev, 'type') === 'unix' && src && attr(src, 'path')) {
+        const a = { ...(src[':@'] as Record<string, string>) };
+        delete a['@_path'];
+        src[':@'] = a;
+      }
+    }
+  }
+  for (const g of children(devices, 'graphics')) {
+    if (attr(g, 'port') && attr(g, 'port') !== '-1') { setAttr(g, 'port', '-1'); setAttr(g, 'autoport', 'yes'); }
+  }
 }
 
 /** A locally administered unicast MAC in libvirt's 52:54:00 range from 3 random bytes. */

@@ -86,9 +86,19 @@ export class Virsh {
     await this.transport.run(this.argv('blockjob', '--domain', vm, '--path', target, '--abort'), { timeoutMs: this.t.quickMs, allowFailure: true });
   }
 
-  /** Define a domain from XML text (through stdin, so nothing is written on the host first). */
+  /**
+   * Define a domain from XML text. virsh cannot read a socket as /dev/stdin (node's stdio is a
+   * socketpair), so the XML goes through `tee` into a private temp file that is removed after.
+   */
   async define(xml: string): Promise<void> {
-    await this.transport.run(this.argv('define', '--file', '/dev/stdin'), { input: xml, timeoutMs: this.t.quickMs });
+    const tmp = (await this.transport.run(['mktemp', '--tmpdir', 'vmbackup-define.XXXXXXXX.xml'], { timeoutMs: this.t.quickMs })).stdout.trim();
+    if (!/^\/[\w./-]+$/.test(tmp)) throw new Error(`${this.transport.host}: mktemp returned ${JSON.stringify(tmp)}`);
+    try {
+      await this.transport.run(['tee', '--', tmp], { input: xml, timeoutMs: this.t.quickMs });
+      await this.transport.run(this.argv('define', '--file', tmp), { timeoutMs: this.t.quickMs });
+    } finally {
+      await this.transport.run(['rm', '-f', '--', tmp], { timeoutMs: this.t.quickMs, allowFailure: true });
+    }
   }
 
   async start(vm: string): Promise<void> {
@@ -99,7 +109,14 @@ export class Virsh {
     await this.transport.run(this.argv('destroy', '--domain', vm), { timeoutMs: this.t.quickMs, allowFailure: true });
   }
 
-  async undefine(vm: string): Promise<void> {
-    await this.transport.run(this.argv('undefine', '--domain', vm, '--nvram'), { timeoutMs: this.t.quickMs, allowFailure: true });
+  /** Removes the definition only (disks stay); `nvram` also removes a UEFI VM's NVRAM file. */
+  async undefine(vm: string, nvram = false): Promise<void> {
+    await this.transport.run(this.argv('undefine', '--domain', vm, ...(nvram ? ['--nvram'] : [])), { timeoutMs: this.t.quickMs });
+  }
+
+  /** Does a libvirt network exist and is it active? */
+  async networkActive(name: string): Promise<boolean> {
+    const r = await this.transport.run(this.argv('net-info', '--network', name), { timeoutMs: this.t.quickMs, allowFailure: true });
+    return r.exitCode === 0 && /Active:\s+yes/.test(r.stdout);
   }
 }

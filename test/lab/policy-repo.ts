@@ -13,6 +13,7 @@ export interface LabRepoOptions {
   controlDir: string;
   extraVms?: Record<string, unknown>[];
   vmOverrides?: Record<string, Record<string, unknown>>;
+  hostOverrides?: Record<string, Record<string, unknown>>;
   backup?: Record<string, unknown>;
 }
 
@@ -26,6 +27,7 @@ export function labPolicy(lab: Lab, o: LabRepoOptions): Record<string, unknown> 
     min_free_gb: 0,
     libvirt_uri: h.libvirtUri,
     images_dir: h.imagesDir,
+    ...o.hostOverrides?.[h.name],
   }));
   const vms = lab.vms.map((v) => ({
     name: v.name,

@@ -1,0 +1,26 @@
+// Access to the running test lab for integration tests. In CI (CI=true) a missing lab is a
+// failure, never a silent skip; on a developer machine the test is skipped with the reason.
+import type { TestContext } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadLab, type Lab } from '../lab/lab.js';
+import { writeLabRepo, type LabRepoOptions } from '../lab/policy-repo.js';
+
+export function labOrSkip(t: TestContext): Lab | undefined {
+  const lab = process.getuid?.() === 0 ? loadLab() : undefined;
+  if (lab) return lab;
+  const why = process.getuid?.() !== 0 ? 'the lab tests need root' : 'no lab is up (run: sudo test/lab/up.sh)';
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${why}`);
+  t.skip(why);
+  return undefined;
+}
+
+export interface LabEnv { lab: Lab; repo: string; stateDir: string; root: string; cleanup: () => Promise<void> }
+
+/** A scratch policy repo describing the lab, plus a private state dir. */
+export async function labEnv(lab: Lab, o: Partial<LabRepoOptions> = {}): Promise<LabEnv> {
+  const root = await mkdtemp(join(tmpdir(), 'vmb-lab-'));
+  const repo = await writeLabRepo(join(root, 'repo'), lab, { controlDir: join(root, 'ssh'), ...o });
+  return { lab, repo, stateDir: join(root, 'state'), root, cleanup: () => rm(root, { recursive: true, force: true }) };
+}

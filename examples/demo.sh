@@ -35,4 +35,25 @@ if command -v bacula-dir >/dev/null && [ -f /usr/share/dbconfig-common/data/bacu
   bacula-dir -t -c "$demo/out/bacula-dir.conf" && echo "bacula-dir -t: OK"
 fi
 echo; echo "== $demo/out/vmbackup.cron"; cat "$demo/out/vmbackup.cron"
+
+echo; echo "== backing up real VMs from examples/lab (the test lab: libvirt + qemu on this machine)"
+if [[ $(id -u) -ne 0 || ! -f /var/tmp/vmbackup-lab/lab.json ]]; then
+  echo "(skipped: needs root and the lab: sudo bash test/setup.sh)"
+else
+  lab=(--repo "$here/examples/lab" --state-dir "$demo/state")
+  vmb validate --repo "$here/examples/lab"
+  for vm in lab-agent hv1-vm1; do
+    echo; echo "\$ vmbackup backup $vm"
+    vmb backup "$vm" "${lab[@]}" --log-level warn
+  done
+  dir=$(ls -d /var/tmp/vmbackup-lab/storage/backup/local/lab-agent/*/ | grep -v partial | tail -1)
+  echo; echo "== the backup directory $dir"
+  ls -l "$dir"
+  echo; echo "\$ sha256sum -c checksums.sha256"; (cd "$dir" && sha256sum -c checksums.sha256)
+  echo; echo "== backup-metadata.json (excerpt)"
+  node -e 'const m=require(process.argv[1]);console.log(JSON.stringify({backup_id:m.backup_id,method:m.method,consistency:m.consistency,durations_ms:m.durations_ms,total_size_bytes:m.total_size_bytes,files:m.files.map(f=>f.path)},null,2))' "$dir/backup-metadata.json"
+  echo; echo "\$ vmbackup verify lab-agent"; vmb verify lab-agent "${lab[@]}" --log-level warn
+  echo; echo "\$ vmbackup test-restore lab-agent   (boots the backup with no network, waits for its guest agent, removes it)"
+  vmb test-restore lab-agent "${lab[@]}" --log-level warn
+fi
 echo; echo "demo files left in $demo"

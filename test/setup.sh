@@ -17,6 +17,11 @@ if ((${#missing[@]})); then
   fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
-  ((created_policy)) && rm -f /usr/sbin/policy-rc.d
+  if ((created_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 fi
 echo "test/setup.sh: system packages present: ${need[*]}"
+
+# The libvirt/qemu/ssh lab the engine tests run against (idempotent; see test/lab/README.md).
+if [[ "${VMBACKUP_SKIP_LAB:-0}" != 1 ]]; then
+  bash "$(dirname "$0")/lab/up.sh"
+fi

@@ -17,6 +17,11 @@ export class HostFs {
     return (await this.transport.run(['test', '-e', path], { timeoutMs: 30_000, allowFailure: true })).exitCode === 0;
   }
 
+  /** Backup images hold guest data: readable by root and the backup group only. */
+  async chmod(mode: string, path: string): Promise<void> {
+    await this.transport.run(['chmod', mode, '--', path], { timeoutMs: 30_000 });
+  }
+
   async removeFile(path: string): Promise<void> {
     await this.transport.run(['rm', '-f', '--', path], { timeoutMs: 60_000 });
   }

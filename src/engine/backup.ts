@@ -86,6 +86,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
         const fmt = assertFormat(d.format ?? 'raw');
         await step(ctx, run, `copy-${d.target}`, () => watchProgress(ctx, `${vm.name} ${d.target}`, join(partialCtl, name), () =>
           host.qemuImg.convert(src, fmt, `${partialHv}/${name}`, { compress: vm.compression === 'zstd', timeoutMs: s.backup.copyTimeoutHours * 3_600_000 })), log);
+        await host.fs.chmod('0640', `${partialHv}/${name}`);
         // Hash while the next disk copies: the image was just written, so it is read from the page cache.
         hashes.push(sha256File(join(partialCtl, name)).then((h) => {
           files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });

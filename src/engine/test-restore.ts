@@ -43,11 +43,17 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
       throw e;
     }
   };
+  const restoreStart = performance.now();
   const out = await restoreVm(ctx, vm, { backupId: b.id, as: testName, ...(o.host ? { host: o.host } : {}), start: false, network, kind: 'test-restore' });
   const host = ctx.hosts.get(out.host);
   const run = out.run;
   try {
-    await check('restore', async () => { if (run.status !== 'ok') throw new Error(run.error ?? 'restore failed'); return `disks: ${out.disks.join(', ')}`; });
+    const restoreMs = Math.round(performance.now() - restoreStart);
+    if (run.status !== 'ok') {
+      ev.checks.push({ name: 'restore', ok: false, ms: restoreMs, detail: run.error ?? 'restore failed' });
+      throw new Error(run.error ?? 'restore failed');
+    }
+    ev.checks.push({ name: 'restore', ok: true, ms: restoreMs, detail: `verified, disks: ${out.disks.join(', ')}` });
     await check('start', async () => { await host.virsh.start(testName); return undefined; });
     await check('running', async () => {
       const until = Date.now() + bootTimeoutMs;

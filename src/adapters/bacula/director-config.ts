@@ -1,0 +1,57 @@
+// Installs a rendered director config the safe way: write every file atomically (keeping the old
+// owner, group and mode, so the `bacula` user can still read it), test it with the real
+// `bacula-dir -t`, and put the previous files back if the test fails. Then `bconsole reload`.
+import { execa } from 'execa';
+import { chown, readFile, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
+import type { Bconsole } from './bconsole.js';
+
+export interface ConfigFile { path: string; content: string; mode: number }
+
+export interface ApplyResult { changed: boolean; files: string[]; reloaded: boolean }
+
+export class DirectorConfigError extends Error {
+  constructor(message: string, readonly output: string) { super(message); this.name = 'DirectorConfigError'; }
+}
+
+/** `bacula-dir -t` needs an absolute -c (a relative one is silently resolved under /etc/bacula). */
+export async function testDirectorConfig(mainFile: string, binary = 'bacula-dir'): Promise<{ ok: boolean; output: string }> {
+  if (!isAbsolute(mainFile)) throw new Error(`bacula-dir -t needs an absolute path, got ${mainFile}`);
+  const r = await execa(binary, ['-t', '-c', mainFile], { reject: false, timeout: 60_000, encoding: 'utf8' });
+  const output = (String(r.stdout ?? '') + String(r.stderr ?? '')).trim();
+  return { ok: r.exitCode === 0, output };
+}
+
+async function current(path: string): Promise<{ content: string; mode: number; uid: number; gid: number } | undefined> {
+  try {
+    const [content, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { content, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch {
+    return undefined;
+  }
+}
+
+async function put(path: string, content: string, like: { mode: number; uid: number; gid: number } | undefined, mode: number): Promise<void> {
+  await writeFileAtomic(path, content, like?.mode ?? mode);
+  if (like && process.getuid?.() === 0) await chown(path, like.uid, like.gid);
+}
+
+export async function applyDirectorConfig(dir: string, mainName: string, files: readonly ConfigFile[], bconsole: Bconsole | undefined, binary = 'bacula-dir'): Promise<ApplyResult> {
+  const olds = new Map<string, Awaited<ReturnType<typeof current>>>();
+  for (const f of files) olds.set(f.path, await current(join(dir, f.path)));
+  const changed = files.filter((f) => olds.get(f.path)?.content !== f.content);
+  if (!changed.length) return { changed: false, files: [], reloaded: false };
+  for (const f of changed) await put(join(dir, f.path), f.content, olds.get(f.path), f.mode);
+  const t = await testDirectorConfig(join(dir, mainName), binary);
+  if (!t.ok) {
+    for (const f of changed) {
+      const old = olds.get(f.path);
+      if (old) await put(join(dir, f.path), old.content, old, old.mode);
+      else await rm(join(dir, f.path), { force: true });
+    }
+    throw new DirectorConfigError(`bacula-dir -t rejected the new configuration; the previous files were restored: ${t.output.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`, t.output);
+  }
+  if (bconsole) await bconsole.reload();
+  return { changed: true, files: changed.map((f) => f.path), reloaded: Boolean(bconsole) };
+}

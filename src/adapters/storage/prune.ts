@@ -1,0 +1,26 @@
+// Deleting a restore point: the only place vmbackup removes a published backup. It re-checks
+// the plan's decision against storage as it is now (defence in depth): the point must exist, and
+// it must not be the newest verified-good one.
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backupDir } from '../../core/backup-layout.js';
+import { BackupStore, toRestorePoint } from './backup-store.js';
+
+export async function pruneBackup(store: BackupStore, vm: string, id: string): Promise<string> {
+  let hvs: string[] = [];
+  try { hvs = (await readdir(store.root)).sort(); } catch { /* no storage */ }
+  for (const hv of hvs) {
+    const list = await store.list(hv, vm).catch(() => []);
+    const target = list.find((b) => b.id === id);
+    if (!target) continue;
+    const good = list.map(toRestorePoint).filter((p) => p.status === 'ok' && p.verify === 'ok').sort((a, b) => (a.time < b.time ? 1 : -1));
+    if (good[0]?.id === id) throw new Error(`refusing to prune ${vm}/${id}: it is the newest verified-good backup`);
+    const dir = await store.confine(backupDir(store.root, hv, vm, id));
+    // Rename first so a half-deleted directory is never mistaken for a restore point.
+    const doomed = join(store.root, hv, vm, `.pruning-${id}`);
+    await rename(dir, doomed);
+    await rm(doomed, { recursive: true, force: true });
+    return dir;
+  }
+  throw new Error(`no backup ${id} of ${vm} on storage`);
+}

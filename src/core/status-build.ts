@@ -1,0 +1,98 @@
+// Builds the per-VM status and the fleet summary from one reconcile: desired × observed × plan ×
+// run history × now. Pure; status-render.ts turns it into files under status/.
+import type { DesiredState, RetentionDecision } from './model.js';
+import type { Observed, ReconcilePlan } from './reconcile/types.js';
+import { decideRetention } from './retention.js';
+import type { Condition, DayOutcome, FleetSummary, VmStatus } from './status-model.js';
+
+export interface RunLite { vm: string; kind: string; started: string; status: string; warnings: string[]; backupId?: string; sizeBytes?: number; finished?: string; error?: string; method?: string }
+
+export interface StatusInput {
+  desired: DesiredState;
+  observed: Observed;
+  plan: ReconcilePlan;
+  runs: readonly RunLite[];
+  now: string;
+  appliedRevision?: string;
+  attemptedRevision?: string;
+  attemptErrors: string[];
+  storage?: { usedBytes: number; totalBytes: number };
+  historyDays?: number;
+}
+
+function dayOf(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+}
+
+/** One calendar cell per day: ok, failed, warning (warnings, or a failure then a success), or none. */
+export function dayOutcomes(runs: readonly RunLite[], now: string, timeZone: string, days: number): { day: string; outcome: DayOutcome }[] {
+  const by = new Map<string, { ok: boolean; failed: boolean; warn: boolean }>();
+  for (const r of runs) {
+    if (r.kind !== 'backup' || r.status === 'running') continue;
+    const d = dayOf(r.started, timeZone);
+    const f = by.get(d) ?? { ok: false, failed: false, warn: false };
+    if (r.status === 'ok') { f.ok = true; if (r.warnings.length) f.warn = true; } else f.failed = true;
+    by.set(d, f);
+  }
+  const outcome = (f: { ok: boolean; failed: boolean; warn: boolean } | undefined): DayOutcome =>
+    !f ? 'none' : f.failed && !f.ok ? 'failed' : f.failed || f.warn ? 'warning' : 'ok';
+  const out: { day: string; outcome: DayOutcome }[] = [];
+  for (let i = days - 1; i >= 0; i--) {
+    const d = dayOf(new Date(Date.parse(now) - i * 86_400_000).toISOString(), timeZone);
+    out.push({ day: d, outcome: outcome(by.get(d)) });
+  }
+  return out;
+}
+
+const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, now: string): Condition => ({ type, status, reason, message, lastTransitionTime: now });
+
+export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: FleetSummary } {
+  const { desired, observed, plan, now } = i;
+  const tz = desired.settings.timeZone;
+  const statuses: VmStatus[] = [];
+  const refused = new Set(plan.actions.filter((a) => a.kind === 'report' && a.what === 'prune-refused').map((a) => (a.kind === 'report' ? a.subject : '')));
+  let ready = 0; let failed = 0; let overdue = 0; let unknown = 0;
+  for (const vm of desired.vms) {
+    const note = plan.vmNotes[vm.name];
+    const host = observed.hosts[vm.hypervisor];
+    const points = observed.storage[vm.name]?.points ?? [];
+    const decisions = new Map<string, RetentionDecision>(decideRetention(points, vm.retention, { now, timeZone: tz }).map((d) => [d.id, d]));
+    const runs = i.runs.filter((r) => r.vm === vm.name);
+    const lastBackup = runs.filter((r) => r.kind === 'backup' && r.status !== 'running').sort((a, b) => (a.started < b.started ? 1 : -1))[0];
+    const lastVerify = runs.filter((r) => r.kind === 'verify' && r.backupId).sort((a, b) => (a.started < b.started ? 1 : -1))[0];
+    const lastTest = runs.filter((r) => r.kind === 'test-restore' && r.backupId && r.status !== 'running').sort((a, b) => (a.started < b.started ? 1 : -1))[0];
+    const conditions: Condition[] = [];
+    if (!vm.enabled) conditions.push(cond('Ready', 'True', 'Disabled', 'backups are disabled for this VM (enabled: false)', now));
+    else if (note?.unknown) { unknown++; conditions.push(cond('Ready', 'Unknown', 'HostUnreachable', host?.error ?? `${vm.hypervisor} could not be observed`, now)); }
+    else if (note?.missing) conditions.push(cond('Ready', 'False', 'NotFound', `not defined on ${vm.hypervisor}`, now), cond('Stalled', 'True', 'NotFound', 'fix the repo or the hypervisor', now));
+    else if (lastBackup && lastBackup.status !== 'ok') { failed++; conditions.push(cond('Ready', 'False', 'BackupFailed', lastBackup.error ?? `last backup ${lastBackup.status}`, now)); }
+    else if (note?.overdue) { overdue++; conditions.push(cond('Ready', 'False', points.length ? 'Overdue' : 'NoBackupYet', points.length ? `no good backup since the run due ${note.nextDue ?? ''}` : 'no backup yet', now)); }
+    else { ready++; conditions.push(cond('Ready', 'True', 'BackupSucceeded', `last good backup ${points.filter((p) => p.status === 'ok').map((p) => p.time).sort().at(-1) ?? ''}`, now)); }
+    if (refused.has(vm.name)) conditions.push(cond('Stalled', 'True', 'PruneRefused', 'the mass-prune guard refused this pass; settings.allow_mass_prune allows it', now));
+    statuses.push({
+      vm: vm.name, hypervisor: vm.hypervisor, ...(vm.policy ? { policy: vm.policy } : {}),
+      observed: note?.unknown ? 'unknown' : note?.missing ? 'missing' : (host?.domains[vm.name] === 'running' || host?.domains[vm.name] === 'shut off' || host?.domains[vm.name] === 'paused' ? host.domains[vm.name] as VmStatus['observed'] : 'unknown'),
+      conditions,
+      ...(lastBackup ? { last_backup: { ...(lastBackup.backupId ? { id: lastBackup.backupId } : {}), time: lastBackup.started, status: lastBackup.status === 'ok' ? 'ok' : lastBackup.status === 'interrupted' ? 'interrupted' : 'failed', ...(lastBackup.sizeBytes !== undefined ? { size_bytes: lastBackup.sizeBytes } : {}), ...(lastBackup.finished ? { duration_ms: Date.parse(lastBackup.finished) - Date.parse(lastBackup.started) } : {}), ...(lastBackup.method ? { method: lastBackup.method } : {}), warnings: lastBackup.warnings, ...(lastBackup.error ? { error: lastBackup.error } : {}) } } : {}),
+      restore_points: [...points].sort((a, b) => (a.id < b.id ? 1 : -1)).map((p) => ({ id: p.id, time: p.time, status: p.status, verify: p.verify, ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}), keep_reason: decisions.get(p.id)?.reasons ?? [] })),
+      ...(lastVerify ? { last_verify: { time: lastVerify.started, backup_id: lastVerify.backupId!, result: lastVerify.status === 'ok' ? 'ok' : 'failed' } } : {}),
+      ...(lastTest ? { last_test_restore: { time: lastTest.started, backup_id: lastTest.backupId!, result: lastTest.status === 'ok' ? 'ok' : 'failed' } } : {}),
+      ...(note?.nextDue ? { next_due: note.nextDue } : {}),
+      history: dayOutcomes(runs, now, tz, i.historyDays ?? 30),
+    });
+  }
+  const unprotected = plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'unprotected' ? [{ hypervisor: a.subject.split('/')[0]!, vm: a.subject.split('/')[1]! }] : []));
+  const missing = plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'missing' ? [a.subject] : []));
+  const week = i.runs.filter((r) => r.kind === 'backup' && r.status !== 'running' && Date.parse(now) - Date.parse(r.started) < 7 * 86_400_000);
+  const summary: FleetSummary = {
+    generated_at: now,
+    ...(i.appliedRevision ? { last_applied_revision: i.appliedRevision } : {}),
+    ...(i.attemptedRevision ? { last_attempted_revision: i.attemptedRevision } : {}),
+    last_attempt_errors: i.attemptErrors,
+    totals: { vms: desired.vms.length, ready, failed, overdue, unknown, unprotected: unprotected.length, missing: missing.length },
+    unprotected, missing,
+    ...(i.storage ? { storage: { used_bytes: i.storage.usedBytes, total_bytes: i.storage.totalBytes, percent: i.storage.totalBytes ? Math.round((i.storage.usedBytes / i.storage.totalBytes) * 1000) / 10 : 0 } } : {}),
+    backups_last_7d: { ok: week.filter((r) => r.status === 'ok').length, failed: week.filter((r) => r.status !== 'ok').length, size_bytes: week.reduce((n, r) => n + (r.sizeBytes ?? 0), 0), duration_ms: week.reduce((n, r) => n + (r.finished ? Date.parse(r.finished) - Date.parse(r.started) : 0), 0) },
+  };
+  return { statuses: statuses.sort((a, b) => a.vm.localeCompare(b.vm)), summary };
+}

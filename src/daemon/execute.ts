@@ -1,0 +1,107 @@
+// Executes a reconcile plan exactly as planned, through the engine and adapters. Backups run in
+// plan order (priority) within the global and per-hypervisor concurrency limits; the plan is
+// refused as stale if the applied revision moved on while it ran (Terraform-style).
+import type { Action, ReconcilePlan } from '../core/reconcile/types.js';
+import type { Bconsole } from '../adapters/bacula/bconsole.js';
+import { pruneBackup } from '../adapters/storage/prune.js';
+import { backupVm } from '../engine/backup.js';
+import { cleanupVm } from '../engine/cleanup.js';
+import { findVm, type EngineContext } from '../engine/context.js';
+import { testRestore } from '../engine/test-restore.js';
+import { verifyVm } from '../engine/verify.js';
+
+export interface ActionResult { action: Action; ok: boolean; detail?: string; ms: number }
+
+export interface ExecuteOptions {
+  /** Bacula mode: backups go through the director so its catalog stays true. */
+  bconsole?: Bconsole;
+  jobWaitMs: number;
+  maxConcurrent: number;
+  maxPerHost: number;
+  /** The revision now in force; checked before every action. */
+  currentRevision: () => string;
+  /** Stop taking new actions (SIGTERM). */
+  stopping: () => boolean;
+}
+
+export class StalePlanError extends Error {
+  constructor(planned: string, now: string) { super(`plan was made for ${planned.slice(0, 12)} but ${now.slice(0, 12)} is now applied; re-planning`); this.name = 'StalePlanError'; }
+}
+
+async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise<string | undefined> {
+  switch (a.kind) {
+    case 'report': return a.message;
+    case 'cleanup': {
+      const r = await cleanupVm(ctx, findVm(ctx.desired, a.vm));
+      if (r.problems.length) throw new Error(r.problems.join('; '));
+      return r.actions.join('; ') || 'nothing to clean';
+    }
+    case 'backup': {
+      if (o.bconsole) {
+        const id = await o.bconsole.run(`backup-vm-${a.vm}`);
+        const st = await o.bconsole.wait(id, o.jobWaitMs);
+        if (st.status !== 'T') throw new Error(`Bacula job ${id} ended ${st.status} (${st.text})`);
+        return `Bacula JobId ${id}: ${st.text}`;
+      }
+      const r = await backupVm(ctx, findVm(ctx.desired, a.vm));
+      if (r.status !== 'ok') throw new Error(r.error ?? 'backup failed');
+      return r.backupId;
+    }
+    case 'prune': return `pruned ${await pruneBackup(ctx.storage, a.vm, a.id)} (${a.reasons.join('; ')})`;
+    case 'verify': {
+      const { run } = await verifyVm(ctx, findVm(ctx.desired, a.vm), { backup: a.id });
+      if (run.status !== 'ok') throw new Error(run.error ?? 'verification failed');
+      return `verified ${a.id}`;
+    }
+    case 'test-restore': {
+      const { run } = await testRestore(ctx, findVm(ctx.desired, a.vm), { backupId: a.id });
+      if (run.status !== 'ok') throw new Error(run.error ?? 'test restore failed');
+      return `test-restored ${a.id}`;
+    }
+  }
+}
+
+/** A tiny counting semaphore: enough for "one at a time, per host and overall" scheduling. */
+class Gate {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async take(): Promise<() => void> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
+    this.active++;
+    return () => { this.active--; this.waiters.shift()?.(); };
+  }
+}
+
+export async function executePlan(ctx: EngineContext, plan: ReconcilePlan, o: ExecuteOptions): Promise<ActionResult[]> {
+  const results: ActionResult[] = [];
+  const global = new Gate(Math.max(1, o.maxConcurrent));
+  const perHost = new Map<string, Gate>();
+  const hostGate = (hv: string): Gate => { let g = perHost.get(hv); if (!g) { g = new Gate(Math.max(1, o.maxPerHost)); perHost.set(hv, g); } return g; };
+  const inFlight: Promise<void>[] = [];
+  for (const a of plan.actions) {
+    if (o.stopping()) break;
+    if (o.currentRevision() !== plan.revision) throw new StalePlanError(plan.revision, o.currentRevision());
+    const hv = 'hypervisor' in a ? a.hypervisor : undefined;
+    const releaseGlobal = await global.take();
+    const releaseHost = hv ? await hostGate(hv).take() : () => undefined;
+    const job = (async () => {
+      const t0 = performance.now();
+      try {
+        const detail = await runOne(ctx, a, o);
+        results.push({ action: a, ok: true, ms: Math.round(performance.now() - t0), ...(detail ? { detail } : {}) });
+      } catch (e) {
+        results.push({ action: a, ok: false, ms: Math.round(performance.now() - t0), detail: (e as Error).message });
+        ctx.log.error({ action: a.kind, vm: 'vm' in a ? a.vm : undefined, err: (e as Error).message }, 'action failed');
+      } finally {
+        releaseHost();
+        releaseGlobal();
+      }
+    })();
+    inFlight.push(job);
+    // Prunes wait for every backup before them: deletion only after new restore points landed.
+    if (a.kind === 'prune' || a.kind === 'cleanup') await Promise.all(inFlight);
+  }
+  await Promise.all(inFlight);
+  return results;
+}

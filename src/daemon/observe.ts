@@ -1,0 +1,53 @@
+// Gathers the Observed state for one reconcile: every hypervisor (batched, in parallel, each
+// failure isolated to its host), every VM directory on backup storage (including VMs that left
+// the repo), and the run history. Read-only.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isOurOverlay } from '../core/backup-layout.js';
+import type { DesiredState } from '../core/model.js';
+import type { Observed, ObservedPoint } from '../core/reconcile/types.js';
+import { toRestorePoint } from '../adapters/storage/backup-store.js';
+import type { StateStore } from '../adapters/store/state-store.js';
+import type { EngineContext } from '../engine/context.js';
+import { observeHost } from '../engine/observe-host.js';
+
+const NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+async function dirs(path: string): Promise<string[]> {
+  try { return (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name).sort(); } catch { return []; }
+}
+
+export interface RemovedVm { since: string; retention: DesiredState['vms'][number]['retention'] }
+
+export async function gatherObserved(ctx: EngineContext, desired: DesiredState, removed: Record<string, RemovedVm>, store: StateStore): Promise<Observed> {
+  const at = ctx.now().toISOString();
+  const obs: Observed = { at, hosts: {}, storage: {}, runs: {}, removed };
+  await Promise.all(desired.hypervisors.map(async (hv) => {
+    const names = desired.vms.filter((v) => v.hypervisor === hv.name).map((v) => v.name);
+    const o = await observeHost(ctx.hosts.get(hv.name), names);
+    const leftovers: Record<string, string[]> = {};
+    for (const [vm, info] of o.details) {
+      const ours = info.disks.map((d) => d.source).filter((s): s is string => isOurOverlay(s));
+      if (ours.length) leftovers[vm] = ours;
+    }
+    obs.hosts[hv.name] = { reachable: o.reachable && !o.error, ...(o.error ? { error: o.error } : {}), domains: Object.fromEntries(o.domains), leftoverOverlays: leftovers };
+  }));
+  for (const hv of await dirs(ctx.storage.root)) {
+    for (const vm of await dirs(join(ctx.storage.root, hv))) {
+      const list = await ctx.storage.list(hv, vm);
+      const points: ObservedPoint[] = list.map((b) => ({ ...toRestorePoint(b), ...(b.manifest ? { sizeBytes: b.manifest.total_size_bytes } : {}), verifiedAt: b.verification?.at ?? b.manifest?.finished ?? toRestorePoint(b).time }));
+      const partials = await ctx.storage.partials(hv, vm);
+      const owner = desired.vms.find((v) => v.name === vm);
+      // A VM that moved hosts keeps its older backups under the old host's dir: they still count.
+      const prev = obs.storage[vm];
+      obs.storage[vm] = prev ? { hypervisor: owner?.hypervisor ?? hv, points: [...prev.points, ...points], partials: [...prev.partials, ...partials] } : { hypervisor: owner?.hypervisor ?? hv, points, partials };
+    }
+  }
+  for (const r of await store.runs()) {
+    const cur = obs.runs[r.vm] ?? {};
+    if (r.kind === 'backup' && r.status !== 'running' && (!cur.lastBackup || r.started > cur.lastBackup.time)) cur.lastBackup = { time: r.started, status: r.status };
+    if (r.kind === 'test-restore' && r.status !== 'running' && r.backupId && (!cur.lastTestRestore || r.started > cur.lastTestRestore.time)) cur.lastTestRestore = { time: r.started, backupId: r.backupId, result: r.status === 'ok' ? 'ok' : 'failed' };
+    obs.runs[r.vm] = cur;
+  }
+  return obs;
+}

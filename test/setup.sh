@@ -25,3 +25,12 @@ echo "test/setup.sh: system packages present: ${need[*]}"
 if [[ "${VMBACKUP_SKIP_LAB:-0}" != 1 ]]; then
   bash "$(dirname "$0")/lab/up.sh"
 fi
+
+# systemd-analyze and systemd-notify (test/systemd/unit.test.ts runs `systemd-analyze verify` and
+# `security --offline` on systemd/vmbackup.service; the sd_notify test runs the real systemd-notify).
+# The package is only installed: nothing here starts systemd or changes PID 1.
+if ! command -v systemd-analyze >/dev/null || ! command -v systemd-notify >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 systemd >/dev/null
+fi
+echo "test/setup.sh: systemd-analyze present: $(systemd-analyze --version | head -1)"

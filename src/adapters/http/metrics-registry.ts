@@ -1,0 +1,165 @@
+// The daemon's metrics: a small mutable store the daemon updates as things happen, rendered by
+// the pure core (src/core/metrics.ts) on each scrape. Every metric name lives in METRICS below.
+//
+// vmbackup_backup_duration_seconds is a GAUGE per VM (the last successful backup), not a
+// histogram: each VM backs up about once a week, so a per-VM histogram would hold a handful of
+// observations and rate()/histogram_quantile() over a scrape window would be empty; the last
+// duration per VM plots and alerts directly ("took twice as long as last week"). Reconciles run
+// every few minutes, so vmbackup_reconcile_duration_seconds is a histogram.
+import { DURATION_BUCKETS, emptyHistogram, labelKey, observe, renderExposition, type HistogramSeries, type Labels, type MetricFamily } from '../../core/metrics.js';
+import type { RunRecord } from '../store/state-store.js';
+
+type Kind = 'counter' | 'gauge' | 'histogram';
+const def = (type: Kind, help: string) => ({ type, help });
+
+/** Every metric vmbackup exports, with its type and help text. */
+export const METRICS = {
+  vmbackup_build_info: def('gauge', 'Always 1; the version label is the running vmbackup version.'),
+  vmbackup_config_info: def('gauge', 'Always 1; the revision label is the policy repository revision last applied.'),
+  vmbackup_config_stalled: def('gauge', '1 when the last attempted revision could not be applied (invalid policy, render or apply error) and needs a fixing commit; the last applied revision stays in force.'),
+  vmbackup_reconcile_duration_seconds: def('histogram', 'Time taken by one reconcile (load, observe, plan, apply).'),
+  vmbackup_reconcile_total: def('counter', 'Reconciles finished, by result (ok, error).'),
+  vmbackup_reconcile_last_success_timestamp_seconds: def('gauge', 'Unix time the last successful reconcile finished.'),
+  vmbackup_vm_info: def('gauge', 'Always 1; one series per VM in the applied revision, with its hypervisor and policy.'),
+  vmbackup_vm_ready: def('gauge', '1 when the VM is protected as its policy asks (Ready condition True), else 0.'),
+  vmbackup_backup_success_total: def('counter', 'Backups that finished and were published, per VM, since the daemon started.'),
+  vmbackup_backup_failure_total: def('counter', 'Backups that failed or were interrupted, per VM, since the daemon started.'),
+  vmbackup_backup_last_success_timestamp_seconds: def('gauge', 'Unix time the last successful backup of the VM finished.'),
+  vmbackup_backup_duration_seconds: def('gauge', 'Wall time of the last successful backup of the VM (a gauge: one backup a week is too few observations for a histogram).'),
+  vmbackup_backup_size_bytes: def('gauge', 'Size on storage of the last successful backup of the VM.'),
+  vmbackup_storage_used_bytes: def('gauge', 'Bytes used on the backup storage (settings.storage_root) as seen from the control host.'),
+  vmbackup_storage_size_bytes: def('gauge', 'Total size of the backup storage.'),
+  vmbackup_storage_used_ratio: def('gauge', 'Used fraction of the backup storage, 0 to 1.'),
+  vmbackup_host_reachable: def('gauge', '1 when the hypervisor answered at the last observation (ssh + libvirt), else 0.'),
+} as const satisfies Record<string, { type: Kind; help: string }>;
+
+export type MetricName = keyof typeof METRICS;
+export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** What recordBackup needs of a run: a RunRecord from the state store fits. */
+export type BackupRun = Pick<RunRecord, 'kind' | 'vm' | 'status' | 'started'> & Partial<Pick<RunRecord, 'finished' | 'sizeBytes'>>;
+
+export interface VmInfo { name: string; hypervisor: string; policy?: string }
+
+interface Series { labels: Labels; value: number }
+const toSec = (iso: string): number => Date.parse(iso) / 1000;
+
+export class MetricsRegistry {
+  private readonly values = new Map<MetricName, Map<string, Series>>();
+  private reconcile: HistogramSeries;
+
+  constructor(opts: { version?: string; reconcileBuckets?: readonly number[] } = {}) {
+    this.reconcile = emptyHistogram(opts.reconcileBuckets ?? DURATION_BUCKETS);
+    this.set('vmbackup_build_info', { version: opts.version ?? 'unknown' }, 1);
+    this.set('vmbackup_config_stalled', {}, 0);
+    for (const result of ['ok', 'error']) this.set('vmbackup_reconcile_total', { result }, 0);
+  }
+
+  /** The fleet of the applied revision: VMs gone from it lose their series; new ones start at 0. */
+  setVms(vms: readonly VmInfo[]): void {
+    const names = new Set(vms.map((v) => v.name));
+    for (const [metric, m] of this.values) {
+      if (!metric.startsWith('vmbackup_vm_') && !metric.startsWith('vmbackup_backup_')) continue;
+      for (const [k, s] of m) if (s.labels.vm !== undefined && !names.has(s.labels.vm)) m.delete(k);
+    }
+    this.series('vmbackup_vm_info').clear();
+    for (const v of vms) {
+      this.set('vmbackup_vm_info', { vm: v.name, hypervisor: v.hypervisor, policy: v.policy ?? '' }, 1);
+      for (const c of ['vmbackup_backup_success_total', 'vmbackup_backup_failure_total'] as const) {
+        if (!this.series(c).has(labelKey({ vm: v.name }))) this.set(c, { vm: v.name }, 0);
+      }
+    }
+  }
+
+  /** A finished backup run: counts it and, when it succeeded, sets the last-success gauges.
+   *  Returns false (and records nothing) for other kinds of run and for runs still running. */
+  recordBackup(run: BackupRun): boolean {
+    if (run.kind !== 'backup' || run.status === 'running') return false;
+    const vm = { vm: run.vm };
+    if (run.status !== 'ok') { this.add('vmbackup_backup_failure_total', vm, 1); return true; }
+    this.add('vmbackup_backup_success_total', vm, 1);
+    this.setLastSuccess(run);
+    return true;
+  }
+
+  /** After a restart: the last-success gauges from run history (counters are not replayed). */
+  restoreFromHistory(runs: readonly BackupRun[]): void {
+    const newest = new Map<string, BackupRun>();
+    for (const r of runs) {
+      if (r.kind !== 'backup' || r.status !== 'ok' || !r.finished) continue;
+      const prev = newest.get(r.vm);
+      if (!prev || toSec(r.finished) > toSec(prev.finished!)) newest.set(r.vm, r);
+    }
+    for (const r of newest.values()) this.setLastSuccess(r);
+  }
+
+  recordReconcile(ms: number, ok = true, finishedAt: Date = new Date()): void {
+    this.reconcile = observe(this.reconcile, ms / 1000);
+    this.add('vmbackup_reconcile_total', { result: ok ? 'ok' : 'error' }, 1);
+    if (ok) this.set('vmbackup_reconcile_last_success_timestamp_seconds', {}, finishedAt.getTime() / 1000);
+  }
+
+  /** The revision now applied; replaces the previous vmbackup_config_info series. */
+  setRevision(revision: string): void {
+    this.series('vmbackup_config_info').clear();
+    this.set('vmbackup_config_info', { revision }, 1);
+  }
+
+  setStalled(stalled: boolean): void { this.set('vmbackup_config_stalled', {}, stalled ? 1 : 0); }
+  setVmReady(vm: string, ready: boolean): void { this.set('vmbackup_vm_ready', { vm }, ready ? 1 : 0); }
+  setHostReachable(hypervisor: string, reachable: boolean): void { this.set('vmbackup_host_reachable', { hypervisor }, reachable ? 1 : 0); }
+
+  /** Hypervisors gone from the fleet lose their reachability series. */
+  setHypervisors(names: readonly string[]): void {
+    const keep = new Set(names);
+    const m = this.series('vmbackup_host_reachable');
+    for (const [k, s] of m) if (!keep.has(s.labels.hypervisor ?? '')) m.delete(k);
+  }
+
+  setStorage(s: { usedBytes: number; totalBytes: number }): void {
+    this.set('vmbackup_storage_used_bytes', {}, s.usedBytes);
+    this.set('vmbackup_storage_size_bytes', {}, s.totalBytes);
+    this.set('vmbackup_storage_used_ratio', {}, s.totalBytes > 0 ? s.usedBytes / s.totalBytes : 0);
+  }
+
+  /** Current value of one series, for tests and status output. */
+  value(name: MetricName, labels: Labels = {}): number | undefined {
+    return this.values.get(name)?.get(labelKey(labels))?.value;
+  }
+
+  families(): MetricFamily[] {
+    return METRIC_NAMES.map((name): MetricFamily => {
+      const { type, help } = METRICS[name];
+      if (type === 'histogram') return { type, name, help, series: [this.reconcile] };
+      return { type, name, help, samples: [...(this.values.get(name)?.values() ?? [])] };
+    });
+  }
+
+  /** The /metrics body (Content-Type: CONTENT_TYPE from src/core/metrics.ts). */
+  render(): string { return renderExposition(this.families()); }
+
+  private setLastSuccess(run: BackupRun): void {
+    const vm = { vm: run.vm };
+    const finished = run.finished ? toSec(run.finished) : Number.NaN;
+    if (Number.isFinite(finished)) {
+      this.set('vmbackup_backup_last_success_timestamp_seconds', vm, finished);
+      const started = toSec(run.started);
+      if (Number.isFinite(started)) this.set('vmbackup_backup_duration_seconds', vm, Math.max(0, finished - started));
+    }
+    if (run.sizeBytes !== undefined) this.set('vmbackup_backup_size_bytes', vm, run.sizeBytes);
+  }
+
+  private series(name: MetricName): Map<string, Series> {
+    let m = this.values.get(name);
+    if (!m) this.values.set(name, (m = new Map()));
+    return m;
+  }
+
+  private set(name: MetricName, labels: Labels, value: number): void {
+    this.series(name).set(labelKey(labels), { labels, value });
+  }
+
+  private add(name: MetricName, labels: Labels, delta: number): void {
+    this.set(name, labels, (this.value(name, labels) ?? 0) + delta);
+  }
+}

@@ -1,0 +1,120 @@
+// The shipped unit, checked by the real `systemd-analyze` (works without systemd as PID 1). verify
+// resolves ExecStart= on the host, so it runs with --root on a scratch tree holding the unit,
+// stub /usr/bin/vmbackup and /bin/kill, and a copy of the distribution's units (sysinit.target …).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/paths.js';
+
+const UNIT = join(ROOT, 'systemd/vmbackup.service');
+const analyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).stdout.trim();
+
+function requireAnalyze(t: { skip(msg: string): void }): boolean {
+  if (analyze) return true;
+  if (process.env.CI === 'true') assert.fail('systemd-analyze is missing: bash test/setup.sh installs the systemd package');
+  t.skip('systemd-analyze not installed (bash test/setup.sh installs it)');
+  return false;
+}
+
+/** A scratch root where verify can resolve everything the unit names. */
+async function scratchRoot(unitText: string, withVmbackup = true): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'vmb-unit-'));
+  await mkdir(join(root, 'usr/bin'), { recursive: true });
+  await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
+  await mkdir(join(root, 'etc/systemd/system'), { recursive: true });
+  await symlink('usr/bin', join(root, 'bin'));
+  const stubs = withVmbackup ? ['vmbackup', 'kill'] : ['kill'];
+  for (const s of stubs) await writeFile(join(root, 'usr/bin', s), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  const units = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((d) => existsSync(join(d, 'sysinit.target')));
+  assert.ok(units, 'the systemd package ships sysinit.target');
+  await cp(units, join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
+  await writeFile(join(root, 'etc/systemd/system/vmbackup.service'), unitText);
+  return root;
+}
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(analyze, args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: 'cat' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `Key=value` lines of the unit, comments dropped, repeated keys kept in order. */
+function directives(text: string): [string, string][] {
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('['))
+    .map((l) => { const i = l.indexOf('='); return [l.slice(0, i), l.slice(i + 1)] as [string, string]; });
+}
+
+describe('systemd/vmbackup.service', () => {
+  let text = '';
+  const roots: string[] = [];
+  before(async () => { text = await readFile(UNIT, 'utf8'); });
+  after(async () => { for (const r of roots) await rm(r, { recursive: true, force: true }); });
+
+  test('systemd-analyze verify: exit 0 and no warnings at all', async (t) => {
+    if (!requireAnalyze(t)) return;
+    const root = await scratchRoot(text); roots.push(root);
+    const r = run(['verify', `--root=${root}`, 'vmbackup.service']);
+    t.diagnostic(`systemd-analyze verify: rc=${r.status} stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', 'unknown keys and bad values are only warnings (rc stays 0), so stderr must be empty');
+    assert.equal(r.stdout, '');
+  });
+
+  test('the harness does catch mistakes: a bogus key warns, a missing ExecStart binary fails', async (t) => {
+    if (!requireAnalyze(t)) return;
+    const bogus = await scratchRoot(text.replace('[Service]\n', '[Service]\nRestartt=always\nRestart=sometimes\n')); roots.push(bogus);
+    const r = run(['verify', `--root=${bogus}`, 'vmbackup.service']);
+    assert.match(r.stderr, /Unknown key 'Restartt'|Unknown lvalue 'Restartt'/);
+    assert.match(r.stderr, /restart specifier/);
+    const nobin = await scratchRoot(text, false); roots.push(nobin);
+    const m = run(['verify', `--root=${nobin}`, 'vmbackup.service']);
+    assert.equal(m.status, 1);
+    assert.match(m.stderr, /\/usr\/bin\/vmbackup is not executable/);
+  });
+
+  test('systemd-analyze security --offline: exposure at most 2.0 ("OK")', async (t) => {
+    if (!requireAnalyze(t)) return;
+    const root = await scratchRoot(text); roots.push(root);
+    const r = run(['security', '--offline=yes', '--threshold=20', `--root=${root}`, 'vmbackup.service']);
+    const level = /Overall exposure level for vmbackup\.service: ([\d.]+)/.exec(r.stdout + r.stderr);
+    t.diagnostic(`exposure: ${level?.[1]}`);
+    assert.ok(level, r.stdout + r.stderr);
+    assert.equal(r.status, 0, `exposure ${level[1]} is above 2.0`);
+  });
+
+  test('the settings the daemon relies on are there', () => {
+    const d = directives(text);
+    const get = (k: string) => d.filter(([key]) => key === k).map(([, v]) => v);
+    const one = (k: string) => { const v = get(k); assert.equal(v.length, 1, `${k} set once`); return v[0]!; };
+    assert.equal(one('Type'), 'notify');
+    assert.equal(one('NotifyAccess'), 'all', 'systemd-notify runs as a child of the main process');
+    assert.match(one('WatchdogSec'), /^\d+s?$/);
+    assert.equal(one('User'), 'vmbackup');
+    assert.match(one('ExecStart'), /^\/usr\/bin\/vmbackup daemon --repo \$\{VMBACKUP_REPO\} --state-dir \$\{STATE_DIRECTORY\}/);
+    assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
+    assert.equal(one('EnvironmentFile'), '-/etc/vmbackup/vmbackup.env');
+    for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['PrivateTmp', 'yes'], ['ProtectHome', 'yes'], ['LockPersonality', 'yes'], ['SystemCallArchitectures', 'native'], ['KillMode', 'mixed'], ['Restart', 'on-failure'], ['StateDirectory', 'vmbackup'], ['RuntimeDirectory', 'vmbackup'], ['RestrictAddressFamilies', 'AF_UNIX AF_INET AF_INET6 AF_NETLINK']]) {
+      assert.equal(one(k!), v, k);
+    }
+    for (const k of ['ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs']) assert.equal(one(k), 'yes');
+    assert.deepEqual(one('ReadWritePaths').split(' ').map((p) => p.replace(/^-/, '')), ['/etc/bacula', '/mnt/backup']);
+    const stop = one('TimeoutStopSec');
+    assert.ok(/^\d+min$/.test(stop) && Number.parseInt(stop, 10) >= 60, 'TimeoutStopSec covers an overlay commit (1 h by default)');
+    assert.ok(!get('MemoryDenyWriteExecute').length, 'V8 needs W+X pages');
+  });
+
+  test('credentials: every LoadCredentialEncrypted name is documented in install.sh and docs/operations.md', async () => {
+    const names = directives(text).filter(([k]) => k === 'LoadCredentialEncrypted').map(([, v]) => v);
+    assert.ok(names.includes('webhook-hmac-secret') && names.includes('slack-failure-webhook'));
+    for (const n of names) assert.match(n, /^[a-z0-9-]+$/, 'name only: looked up in /etc/credstore(.encrypted), missing is not fatal');
+    const install = await readFile(join(ROOT, 'systemd/install.sh'), 'utf8');
+    const ops = await readFile(join(ROOT, 'docs/operations.md'), 'utf8');
+    for (const n of names) {
+      assert.ok(install.includes(n), `install.sh mentions ${n}`);
+      assert.ok(ops.includes(`\`${n}\``), `docs/operations.md documents ${n}`);
+    }
+  });
+});

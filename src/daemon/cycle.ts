@@ -1,0 +1,144 @@
+// One reconcile, Flux-style: fetch the source → verify trust → validate → apply (or keep the last
+// applied revision in force) → observe → plan → execute → write status back → notify.
+import type { Logger } from 'pino';
+import { formatDiagnostic, loadPolicyRepo } from '../core/load.js';
+import type { DesiredState } from '../core/model.js';
+import { planReconcile, DEFAULT_RECONCILE_OPTIONS } from '../core/reconcile/plan.js';
+import type { ReconcilePlan } from '../core/reconcile/types.js';
+import { buildStatus } from '../core/status-build.js';
+import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
+import type { Templates } from '../core/render.js';
+import { readPolicyFilesAtRevision } from '../adapters/git/revision-files.js';
+import { syncCheckout, verifyCommitSignature } from '../adapters/git/checkout.js';
+import { listStatusFiles, writeStatus } from '../adapters/git/status-writer.js';
+import { readFilesAtRevision } from '../adapters/git/revision-files.js';
+import { resolveTemplates } from '../adapters/templates.js';
+import { BackupStore } from '../adapters/storage/backup-store.js';
+import type { StateStore } from '../adapters/store/state-store.js';
+import { Hosts } from '../engine/hosts.js';
+import type { EngineContext, Notifier } from '../engine/context.js';
+import { applyDesired, type ApplyTargets } from './apply.js';
+import { readDaemonState, saveDaemonState, type DaemonState } from './daemon-state.js';
+import { executePlan, type ActionResult } from './execute.js';
+import { gatherObserved } from './observe.js';
+
+export interface DaemonNotifier extends Notifier {
+  configAlert(revision: string, errors: string[]): Promise<void>;
+  recovered(revision: string): Promise<void>;
+}
+
+export interface CycleDeps {
+  source: string;
+  branch: string;
+  stateDir: string;
+  store: StateStore;
+  log: Logger;
+  now: () => Date;
+  env: NodeJS.ProcessEnv;
+  notifier: DaemonNotifier;
+  targets: ApplyTargets;
+  trust?: { allowedSignersFile?: string; gpgKeyring?: string };
+  pushStatus: boolean;
+  stopping: () => boolean;
+  /** Called with every finished cycle (metrics). */
+  onCycle?: (r: CycleResult) => void;
+}
+
+export interface CycleResult {
+  revision?: string;
+  applied: boolean;
+  appliedRevision?: string;
+  errors: string[];
+  plan?: ReconcilePlan;
+  results: ActionResult[];
+  statusCommit?: string;
+  ms: number;
+}
+
+async function desiredAt(dir: string, rev: string): Promise<{ desired: DesiredState; templates: Templates } | undefined> {
+  const load = loadPolicyRepo(await readPolicyFilesAtRevision(dir, rev));
+  if (!load.ok) return undefined;
+  const tpl = await readFilesAtRevision(dir, rev, (p) => /^templates\/[^/]+$/.test(p));
+  return { desired: load.desired, templates: await resolveTemplates(new Map(tpl.map((f) => [f.path.slice(10), f.text]))) };
+}
+
+/** Validate and apply `rev`; returns the errors that kept it from being applied (empty = applied). */
+async function attempt(deps: CycleDeps, dir: string, rev: string): Promise<{ errors: string[]; desired?: DesiredState; templates?: Templates }> {
+  if (deps.trust) {
+    const v = await verifyCommitSignature(dir, rev, deps.trust);
+    if (!v.trusted) return { errors: [`commit ${rev.slice(0, 12)} is not trusted: ${v.reason}`] };
+  }
+  const load = loadPolicyRepo(await readPolicyFilesAtRevision(dir, rev));
+  if (!load.ok) return { errors: load.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
+  const at = await desiredAt(dir, rev);
+  try {
+    const out = await applyDesired(load.desired, at!.templates, deps.targets, deps.env);
+    if (out.changed.length) deps.log.info({ revision: rev, files: out.changed, reloaded: out.reloaded }, 'configuration applied');
+  } catch (e) {
+    return { errors: [(e as Error).message] };
+  }
+  return { errors: [], desired: load.desired, templates: at!.templates };
+}
+
+export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
+  const t0 = performance.now();
+  const log = deps.log.child({ cycle: deps.now().toISOString() });
+  const st: DaemonState = readDaemonState(deps.store);
+  const co = await syncCheckout({ source: deps.source, stateDir: deps.stateDir, branch: deps.branch });
+  if (co.fetchError) log.warn({ err: co.fetchError }, 'fetch failed; using the last fetched revision');
+  const rev = co.commit;
+  let errors: string[] = [];
+  let desired: DesiredState | undefined;
+  if (rev !== st.lastAppliedRevision) {
+    const a = await attempt(deps, co.dir, rev);
+    errors = a.errors;
+    st.lastAttemptedRevision = rev;
+    st.lastAttemptAt = deps.now().toISOString();
+    st.lastAttemptErrors = errors;
+    if (!errors.length) {
+      const wasBroken = st.alertedRevisions.length > 0 && st.lastAppliedRevision !== undefined;
+      desired = a.desired;
+      const gone = st.appliedVms.filter((n) => !a.desired!.vms.some((v) => v.name === n));
+      const prev = st.lastAppliedRevision ? await desiredAt(co.dir, st.lastAppliedRevision).catch(() => undefined) : undefined;
+      for (const n of gone) st.removed[n] = { since: deps.now().toISOString(), retention: prev?.desired.vms.find((v) => v.name === n)?.retention ?? { keepLast: 1 } };
+      for (const v of a.desired!.vms) delete st.removed[v.name];
+      st.lastAppliedRevision = rev;
+      st.appliedVms = a.desired!.vms.map((v) => v.name);
+      if (wasBroken) { st.alertedRevisions = []; await deps.notifier.recovered(rev); }
+    } else if (!st.alertedRevisions.includes(rev)) {
+      st.alertedRevisions.push(rev);
+      log.error({ revision: rev, errors }, 'revision not applied; the last applied revision stays in force');
+      await deps.notifier.configAlert(rev, errors);
+    }
+  }
+  if (!desired && st.lastAppliedRevision) desired = (await desiredAt(co.dir, st.lastAppliedRevision))?.desired;
+  await saveDaemonState(deps.store, st);
+  const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], ms: 0 };
+  if (!desired || deps.stopping()) { result.ms = performance.now() - t0; return result; }
+
+  const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts: new Hosts(desired), storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
+  try {
+    const observed = await gatherObserved(ctx, desired, st.removed, deps.store);
+    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: Boolean((desired.settings as { allowMassPrune?: boolean }).allowMassPrune) });
+    result.plan = plan;
+    log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
+    result.results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: deps.stopping });
+    const after = await gatherObserved(ctx, desired, st.removed, deps.store);
+    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString());
+    const space = await ctx.storage.space();
+    const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
+    if (deps.pushStatus) {
+      const rendered = renderStatusFiles(statuses, summary, deps.now().toISOString(), { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
+      const w = await writeStatus(co.dir, rendered.files, rendered.deletions, statusCommitMessage(summary), undefined, { statusPath: desired.settings.statusPath, branch: deps.branch });
+      if (w.commit) result.statusCommit = w.commit;
+      if (w.error) log.warn({ err: w.error, pending: w.pending }, 'status not pushed yet; kept locally');
+    }
+    st.lastReconcileAt = deps.now().toISOString();
+    await saveDaemonState(deps.store, st);
+  } finally {
+    await ctx.hosts.closeAll();
+  }
+  result.ms = performance.now() - t0;
+  deps.onCycle?.(result);
+  return result;
+}

@@ -6,6 +6,7 @@ import { registerRender } from './cli/render.js';
 import { registerValidate } from './cli/validate.js';
 import { registerBackup } from './cli/backup.js';
 import { registerRestore } from './cli/restore.js';
+import { registerDaemon } from './cli/daemon.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerRender(program);
   registerBackup(program);
   registerRestore(program);
+  registerDaemon(program);
   return program;
 }
 

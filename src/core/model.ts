@@ -170,6 +170,10 @@ export interface Settings {
   defaultPolicy?: string;
   /** Grace added to a schedule before a VM counts as overdue, in hours. */
   overdueGraceHours: number;
+  /** The mass-prune guard: refuse a pass deleting more than this share (0..1) unless allowMassPrune. */
+  maxPruneShare: number;
+  allowMassPrune: boolean;
+  removedVmGraceDays: number;
   source: SourceRef;
 }
 

@@ -54,6 +54,9 @@ export function buildSettings(c: Collected): Settings {
     statusPath: str(get('status_path'), 'status'),
     ...(typeof defaultPolicy === 'string' ? { defaultPolicy } : {}),
     overdueGraceHours: num(get('overdue_grace_hours'), 24),
+    maxPruneShare: num(get('max_prune_percent'), 25) / 100,
+    allowMassPrune: get('allow_mass_prune') === true,
+    removedVmGraceDays: num(get('removed_vm_grace_days'), 30),
     bacula: {
       directorName: str(b.director_name, 'vmbackup-dir'),
       directorAddress: str(b.director_address, '127.0.0.1'),

@@ -16,6 +16,7 @@ export interface StatusInput {
   appliedRevision?: string;
   attemptedRevision?: string;
   attemptErrors: string[];
+  attemptedAt?: string;
   storage?: { usedBytes: number; totalBytes: number };
   historyDays?: number;
 }
@@ -84,8 +85,11 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
   const unprotected = plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'unprotected' ? [{ hypervisor: a.subject.split('/')[0]!, vm: a.subject.split('/')[1]! }] : []));
   const missing = plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'missing' ? [a.subject] : []));
   const week = i.runs.filter((r) => r.kind === 'backup' && r.status !== 'running' && Date.parse(now) - Date.parse(r.started) < 7 * 86_400_000);
+  // generated_at is the newest thing that happened (a run or an attempt), not the clock: an idle
+  // reconcile must render byte-identical files, or every pass would commit.
+  const events = [...i.runs.map((r) => r.finished ?? r.started), ...(i.attemptedAt ? [i.attemptedAt] : [])].sort();
   const summary: FleetSummary = {
-    generated_at: now,
+    generated_at: events.at(-1) ?? now,
     ...(i.appliedRevision ? { last_applied_revision: i.appliedRevision } : {}),
     ...(i.attemptedRevision ? { last_attempted_revision: i.attemptedRevision } : {}),
     last_attempt_errors: i.attemptErrors,

@@ -8,7 +8,7 @@ import type { ReconcilePlan } from '../core/reconcile/types.js';
 import { buildStatus } from '../core/status-build.js';
 import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
 import type { Templates } from '../core/render.js';
-import { readPolicyFilesAtRevision } from '../adapters/git/revision-files.js';
+import { policyRevision, readPolicyFilesAtRevision } from '../adapters/git/revision-files.js';
 import { syncCheckout, verifyCommitSignature } from '../adapters/git/checkout.js';
 import { listStatusFiles, writeStatus } from '../adapters/git/status-writer.js';
 import { readFilesAtRevision } from '../adapters/git/revision-files.js';
@@ -86,10 +86,13 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const st: DaemonState = readDaemonState(deps.store);
   const co = await syncCheckout({ source: deps.source, stateDir: deps.stateDir, branch: deps.branch });
   if (co.fetchError) log.warn({ err: co.fetchError }, 'fetch failed; using the last fetched revision');
-  const rev = co.commit;
+  // Status commits (ours) change no policy: the revision that matters is the newest commit
+  // that touched anything outside status/.
+  const rev = await policyRevision(co.dir, co.commit, st.statusPath ?? 'status');
   let errors: string[] = [];
   let desired: DesiredState | undefined;
-  if (rev !== st.lastAppliedRevision) {
+  if (rev === st.lastAttemptedRevision && st.lastAttemptErrors.length) errors = st.lastAttemptErrors; // already alerted
+  else if (rev !== st.lastAppliedRevision) {
     const a = await attempt(deps, co.dir, rev);
     errors = a.errors;
     st.lastAttemptedRevision = rev;
@@ -104,6 +107,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
       for (const v of a.desired!.vms) delete st.removed[v.name];
       st.lastAppliedRevision = rev;
       st.appliedVms = a.desired!.vms.map((v) => v.name);
+      st.statusPath = a.desired!.settings.statusPath;
       if (wasBroken) { st.alertedRevisions = []; await deps.notifier.recovered(rev); }
     } else if (!st.alertedRevisions.includes(rev)) {
       st.alertedRevisions.push(rev);
@@ -119,16 +123,16 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts: new Hosts(desired), storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
     const observed = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: Boolean((desired.settings as { allowMassPrune?: boolean }).allowMassPrune) });
+    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays });
     result.plan = plan;
     log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
     result.results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: deps.stopping });
     const after = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString());
+    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays });
     const space = await ctx.storage.space();
-    const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
+    const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
     if (deps.pushStatus) {
-      const rendered = renderStatusFiles(statuses, summary, deps.now().toISOString(), { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
+      const rendered = renderStatusFiles(statuses, summary, summary.generated_at, { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
       const w = await writeStatus(co.dir, rendered.files, rendered.deletions, statusCommitMessage(summary), undefined, { statusPath: desired.settings.statusPath, branch: deps.branch });
       if (w.commit) result.statusCommit = w.commit;
       if (w.error) log.warn({ err: w.error, pending: w.pending }, 'status not pushed yet; kept locally');

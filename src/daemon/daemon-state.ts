@@ -14,6 +14,7 @@ export interface DaemonState {
   removed: Record<string, RemovedVm>;
   /** VM names of the last applied revision (to notice removals). */
   appliedVms: string[];
+  statusPath?: string;
 }
 
 export const EMPTY_DAEMON_STATE: DaemonState = { lastAttemptErrors: [], alertedRevisions: [], removed: {}, appliedVms: [] };

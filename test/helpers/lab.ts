@@ -1,7 +1,7 @@
 // Access to the running test lab for integration tests. In CI (CI=true) a missing lab is a
 // failure, never a silent skip; on a developer machine the test is skipped with the reason.
 import type { TestContext } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLab, type Lab } from '../lab/lab.js';
@@ -16,11 +16,26 @@ export function labOrSkip(t: TestContext): Lab | undefined {
   return undefined;
 }
 
-export interface LabEnv { lab: Lab; repo: string; stateDir: string; root: string; cleanup: () => Promise<void> }
+export interface LabEnv { lab: Lab; repo: string; stateDir: string; root: string; storageDir: string; cleanup: () => Promise<void> }
 
-/** A scratch policy repo describing the lab, plus a private state dir. */
-export async function labEnv(lab: Lab, o: Partial<LabRepoOptions> = {}): Promise<LabEnv> {
+/**
+ * A scratch policy repo describing the lab, plus a private state dir. With `isolate`, backups go
+ * to a subdirectory of the shared lab storage of their own (as both the control host and the
+ * namespace hypervisors see it), so a test that prunes or counts backups sees only its own.
+ */
+export async function labEnv(lab: Lab, o: Partial<LabRepoOptions> & { isolate?: boolean } = {}): Promise<LabEnv> {
   const root = await mkdtemp(join(tmpdir(), 'vmb-lab-'));
-  const repo = await writeLabRepo(join(root, 'repo'), lab, { controlDir: join(root, 'ssh'), ...o });
-  return { lab, repo, stateDir: join(root, 'state'), root, cleanup: () => rm(root, { recursive: true, force: true }) };
+  const { isolate, ...rest } = o;
+  const sub = isolate ? `envs/${root.split('/').at(-1)}` : '';
+  const storageDir = rest.storageRoot ?? (sub ? join(lab.storage.dir, sub) : lab.storage.dir);
+  if (sub) await mkdir(storageDir, { recursive: true });
+  const repo = await writeLabRepo(join(root, 'repo'), lab, {
+    controlDir: join(root, 'ssh'),
+    ...(sub ? { storageRoot: storageDir, remoteStorageRoot: join(lab.storage.remoteDir, sub) } : {}),
+    ...rest,
+  });
+  return {
+    lab, repo, stateDir: join(root, 'state'), root, storageDir,
+    cleanup: async () => { await rm(root, { recursive: true, force: true }); if (sub) await rm(storageDir, { recursive: true, force: true }); },
+  };
 }

@@ -44,3 +44,9 @@ export async function readFilesAtRevision(repoDir: string, rev: string, keep: (p
   }
   return out;
 }
+
+/** The newest commit at or before `rev` that touched anything outside `statusPath`: the policy revision. */
+export async function policyRevision(repoDir: string, rev: string, statusPath = 'status'): Promise<string> {
+  const r = await execa('git', ['-C', repoDir, 'log', '-1', '--format=%H', rev, '--', '.', `:(exclude)${statusPath}`]);
+  return r.stdout.trim() || rev;
+}

@@ -1,0 +1,30 @@
+// `vmbackup daemon`: the GitOps reconciler under systemd.
+import type { Command } from 'commander';
+
+export interface DaemonCliOptions {
+  repo: string; stateDir: string; branch: string; poll: string; listen?: string; bacula: boolean;
+  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string;
+  push: boolean; once?: boolean; stopTimeout: string; logLevel: string;
+}
+
+export function registerDaemon(program: Command): void {
+  program
+    .command('daemon')
+    .description('watch the policy repo, apply what was merged, keep every VM backed up as its policy says, and commit status back')
+    .requiredOption('--repo <url|path>', 'the policy repository to follow (a git URL or a local path)')
+    .option('--state-dir <dir>', 'state: the checkout, run history, locks (default $VMBACKUP_STATE_DIR or /var/lib/vmbackup)', process.env.VMBACKUP_STATE_DIR ?? '/var/lib/vmbackup')
+    .option('--branch <name>', 'branch to follow', 'main')
+    .option('--poll <seconds>', 'poll interval', '60')
+    .option('--listen <host:port>', 'HTTP for /healthz /readyz /metrics and POST /hooks/git (default 127.0.0.1:9478; "off" disables)', '127.0.0.1:9478')
+    .option('--bacula-config-dir <dir>', 'where bacula-dir.conf is installed', '/etc/bacula')
+    .option('--bconsole-config <file>', 'bconsole.conf for reload and catch-up runs', '/etc/bacula/bconsole.conf')
+    .option('--cron-file <file>', 'cron.d file written when settings.scheduler is cron', '/etc/cron.d/vmbackup')
+    .option('--allowed-signers <file>', 'apply only commits signed by these SSH keys (git allowed_signers format)')
+    .option('--gpg-keyring <dir>', 'apply only commits signed by a key in this GnuPG home')
+    .option('--no-push', 'do not commit status back to the repo')
+    .option('--once', 'run one reconcile and exit')
+    .option('--stop-timeout <seconds>', 'on SIGTERM, wait this long for a running backup', '3600')
+    .option('--log-level <level>', 'pino log level', process.env.VMBACKUP_LOG_LEVEL ?? 'info')
+    .addHelpText('after', '\nSignals: SIGHUP reconciles now; SIGTERM finishes the running cycle and exits 0.\nSecrets: VMBACKUP_WEBHOOK_SECRET or the systemd credential webhook-hmac-secret authenticates POST /hooks/git (X-Hub-Signature-256).\nExit status: 0 stopped cleanly, 1 could not start.')
+    .action(async (opts: DaemonCliOptions) => (await import('../app/daemon-action.js')).daemonAction(opts));
+}

@@ -1,0 +1,116 @@
+// `vmbackup daemon`: triggers (poll, chokidar on a local source, POST /hooks/git, SIGHUP) feed a
+// single-flight reconciler; SIGTERM stops taking work, lets the running cycle finish (a backup
+// in progress completes or is cleaned up), saves state and exits 0.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { watch } from 'chokidar';
+import type { Logger } from 'pino';
+import { Bconsole } from '../adapters/bacula/bconsole.js';
+import { buildHttpApp } from '../adapters/http/app.js';
+import { listen } from '../adapters/http/listen.js';
+import { MetricsRegistry } from '../adapters/http/metrics-registry.js';
+import { createSdNotifier } from '../adapters/http/sd-notify.js';
+import { StateStore } from '../adapters/store/state-store.js';
+import { VERSION } from '../version.js';
+import { secretLookup } from './apply.js';
+import { Coalescer } from './coalesce.js';
+import { runCycle, type DaemonNotifier } from './cycle.js';
+import { readDaemonState } from './daemon-state.js';
+import { gitHookHandler } from './git-hook.js';
+
+export interface DaemonOptions {
+  source: string;
+  stateDir: string;
+  branch: string;
+  pollSec: number;
+  listen?: { host: string; port: number };
+  baculaConfigDir: string;
+  bconsoleConfig?: string;
+  cronFile: string;
+  allowedSigners?: string;
+  gpgKeyring?: string;
+  push: boolean;
+  once: boolean;
+  stopTimeoutSec: number;
+}
+
+export async function runDaemon(o: DaemonOptions, log: Logger, notifier: DaemonNotifier, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const store = await StateStore.open(o.stateDir);
+  const interrupted = await store.markInterrupted((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } }, new Date().toISOString());
+  for (const r of interrupted) log.warn({ run: r.id, vm: r.vm, kind: r.kind }, 'run was interrupted by a restart; its leftovers are cleaned on the next reconcile');
+  const metrics = new MetricsRegistry({ version: VERSION });
+  const history = await store.runs();
+  metrics.restoreFromHistory(history);
+  const counted = new Set(history.map((r) => r.id));
+  const sd = createSdNotifier({ env });
+  let stopping = false;
+  let firstDone = false;
+  const cycle = async (reasons: string[]): Promise<void> => {
+    if (stopping) return;
+    log.info({ reasons }, 'reconcile');
+    try {
+      const r = await runCycle({
+        source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
+        targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
+        ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}) } } : {}),
+        pushStatus: o.push, stopping: () => stopping,
+      });
+      if (r.appliedRevision) metrics.setRevision(r.appliedRevision);
+      metrics.setStalled(r.errors.length > 0);
+      metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
+      for (const run of await store.runs()) {
+        if (run.status === 'running' || counted.has(run.id)) continue;
+        counted.add(run.id);
+        metrics.recordBackup(run);
+      }
+      firstDone = true;
+      log.info({ revision: r.revision, applied: r.applied, actions: r.results.length, failed: r.results.filter((x) => !x.ok).length, statusCommit: r.statusCommit, ms: Math.round(r.ms) }, 'reconcile done');
+    } catch (e) {
+      metrics.recordReconcile(0, false);
+      log.error({ err: (e as Error).message }, 'reconcile failed; retrying on the next trigger');
+    }
+  };
+  const co = new Coalescer(cycle);
+  if (o.once) { await co.request('once'); return 0; }
+
+  const secret = env.VMBACKUP_WEBHOOK_SECRET ?? secretLookup(env)({ credential: 'webhook-hmac-secret' });
+  const app = buildHttpApp({
+    readiness: () => {
+      const s = readDaemonState(store);
+      return firstDone && s.lastAppliedRevision ? { ready: true, revision: s.lastAppliedRevision } : { ready: false, reason: s.lastAttemptErrors[0] ?? 'first reconcile not finished' };
+    },
+    metrics,
+    onGitHook: gitHookHandler(secret, (reason) => { void co.request(reason); }),
+    log,
+  });
+  const server = o.listen ? await listen(app, o.listen) : undefined;
+  if (server) log.info({ url: server.url }, 'http listening');
+  const timer = setInterval(() => { void co.request('poll'); }, o.pollSec * 1000);
+  const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.source) && !/^[^/]+@[^/]+:/.test(o.source);
+  const refs = local ? [join(o.source, '.git', 'refs', 'heads'), join(o.source, 'refs', 'heads')].find((p) => existsSync(p)) : undefined;
+  const watcher = refs ? watch(refs, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } }) : undefined;
+  watcher?.on('all', () => { void co.request('local change'); });
+  const stopWatchdog = sd.startWatchdog();
+  process.on('SIGHUP', () => { void sd.reloading(); void co.request('SIGHUP').then(() => sd.ready()); });
+  const first = co.request('start');
+  await sd.ready(`watching ${o.source}`);
+  await first;
+  return new Promise<number>((resolve) => {
+    const stop = async (sig: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'stopping: no new work; waiting for the running cycle');
+      void sd.stopping();
+      clearInterval(timer);
+      stopWatchdog();
+      await watcher?.close();
+      const grace = new Promise((r) => setTimeout(r, o.stopTimeoutSec * 1000).unref());
+      await Promise.race([co.idle(), grace]);
+      await server?.close(2000);
+      log.info('stopped');
+      resolve(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

@@ -3,7 +3,7 @@ import { createLogger } from '../adapters/logger.js';
 import { parseListenAddress } from '../adapters/http/listen.js';
 import type { DaemonCliOptions } from '../cli/daemon.js';
 import { runDaemon } from '../daemon/daemon.js';
-import { logDaemonNotifier } from '../daemon/log-notifier.js';
+import { NotifierBridge } from '../daemon/notifier-bridge.js';
 
 export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, destination: process.stdout });
@@ -15,7 +15,7 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
     baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, cronFile: o.cronFile,
     ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}),
     push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout),
-  }, log, logDaemonNotifier(log));
+  }, log, (store) => new NotifierBridge(log, store, process.env));
   process.exitCode = code;
   if (!o.once) process.exit(code);
 }

@@ -7,7 +7,9 @@ import { BackupStore } from '../adapters/storage/backup-store.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { createLogger } from '../adapters/logger.js';
 import { Hosts } from '../engine/hosts.js';
-import { logNotifier, type EngineContext } from '../engine/context.js';
+import type { EngineContext } from '../engine/context.js';
+import { createNotifier } from '../adapters/notify/notifier.js';
+import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
 
 export interface EngineFlags { repo: string; stateDir?: string; logLevel?: string }
 
@@ -26,16 +28,19 @@ export async function setupEngine(flags: EngineFlags, env: NodeJS.ProcessEnv = p
   const stateDir = flags.stateDir ?? env.VMBACKUP_STATE_DIR ?? DEFAULT_STATE_DIR;
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   const revision = await repoRevision(flags.repo);
+  const store = await StateStore.open(stateDir);
+  // Bacula starts one `vmbackup backup` per VM: dedup and recovery detection go through the shared state file.
+  const notifier = await createNotifier({ notifications: load.desired.settings.notifications, timeZone: load.desired.settings.timeZone, log, repoDir: flags.repo, env, dedup: stateStoreDedup(store), previousRun: previousRunFrom(store) });
   const ctx: EngineContext = {
     desired: load.desired,
     ...(revision ? { revision } : {}),
     hosts: new Hosts(load.desired),
     storage: new BackupStore(load.desired.settings.storageRoot),
-    store: await StateStore.open(stateDir),
+    store,
     stateDir,
     log,
     now: () => new Date(),
-    notifier: logNotifier(log),
+    notifier,
     ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(`\r\x1b[K${line}`) } : {}),
   };
   return ctx;

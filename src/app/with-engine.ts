@@ -19,6 +19,8 @@ export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext
     throw e;
   } finally {
     await ctx?.hosts.closeAll();
+    // Let queued notifications go out (bounded: a dead webhook never holds up Bacula's job).
+    await (ctx?.notifier as { drain?: (ms: number) => Promise<boolean> } | undefined)?.drain?.(15_000);
   }
 }
 

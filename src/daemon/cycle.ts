@@ -6,6 +6,7 @@ import type { DesiredState } from '../core/model.js';
 import { planReconcile, DEFAULT_RECONCILE_OPTIONS } from '../core/reconcile/plan.js';
 import type { ReconcilePlan } from '../core/reconcile/types.js';
 import { buildStatus } from '../core/status-build.js';
+import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
 import type { Templates } from '../core/render.js';
 import { policyRevision, readPolicyFilesAtRevision } from '../adapters/git/revision-files.js';
@@ -23,8 +24,11 @@ import { executePlan, type ActionResult } from './execute.js';
 import { gatherObserved } from './observe.js';
 
 export interface DaemonNotifier extends Notifier {
-  configAlert(revision: string, errors: string[]): Promise<void>;
-  recovered(revision: string): Promise<void>;
+  configAlert(revision: string, errors: string[], appliedRevision?: string): Promise<void>;
+  recovered(revision: string, failedRevision?: string): Promise<void>;
+  /** Switch channels to those of the applied revision. */
+  use?(desired: DesiredState, repoDir: string): Promise<void>;
+  digest?(summary: FleetSummary, statuses: readonly VmStatus[]): Promise<void>;
 }
 
 export interface CycleDeps {
@@ -52,6 +56,10 @@ export interface CycleResult {
   plan?: ReconcilePlan;
   results: ActionResult[];
   statusCommit?: string;
+  statuses?: VmStatus[];
+  summary?: FleetSummary;
+  digestSchedule?: string;
+  timeZone?: string;
   ms: number;
 }
 
@@ -108,14 +116,18 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
       st.lastAppliedRevision = rev;
       st.appliedVms = a.desired!.vms.map((v) => v.name);
       st.statusPath = a.desired!.settings.statusPath;
-      if (wasBroken) { st.alertedRevisions = []; await deps.notifier.recovered(rev); }
+      await deps.notifier.use?.(a.desired!, co.dir);
+      if (wasBroken) { const failed = st.alertedRevisions.at(-1); st.alertedRevisions = []; await deps.notifier.recovered(rev, failed); }
     } else if (!st.alertedRevisions.includes(rev)) {
       st.alertedRevisions.push(rev);
       log.error({ revision: rev, errors }, 'revision not applied; the last applied revision stays in force');
-      await deps.notifier.configAlert(rev, errors);
+      await deps.notifier.configAlert(rev, errors, st.lastAppliedRevision);
     }
   }
-  if (!desired && st.lastAppliedRevision) desired = (await desiredAt(co.dir, st.lastAppliedRevision))?.desired;
+  if (!desired && st.lastAppliedRevision) {
+    desired = (await desiredAt(co.dir, st.lastAppliedRevision))?.desired;
+    if (desired) await deps.notifier.use?.(desired, co.dir);
+  }
   await saveDaemonState(deps.store, st);
   const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], ms: 0 };
   if (!desired || deps.stopping()) { result.ms = performance.now() - t0; return result; }
@@ -131,6 +143,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays });
     const space = await ctx.storage.space();
     const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
+    result.statuses = statuses;
+    result.summary = summary;
+    result.timeZone = desired.settings.timeZone;
+    if (desired.settings.notifications.slack?.digestSchedule) result.digestSchedule = desired.settings.notifications.slack.digestSchedule;
     if (deps.pushStatus) {
       const rendered = renderStatusFiles(statuses, summary, summary.generated_at, { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
       const w = await writeStatus(co.dir, rendered.files, rendered.deletions, statusCommitMessage(summary), undefined, { statusPath: desired.settings.statusPath, branch: deps.branch });

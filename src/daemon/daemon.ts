@@ -17,6 +17,8 @@ import { Coalescer } from './coalesce.js';
 import { runCycle, type DaemonNotifier } from './cycle.js';
 import { readDaemonState } from './daemon-state.js';
 import { gitHookHandler } from './git-hook.js';
+import { scheduleDigest, type DigestSchedule } from '../adapters/notify/digest-schedule.js';
+import type { FleetSummary, VmStatus } from '../core/status-model.js';
 
 export interface DaemonOptions {
   source: string;
@@ -34,8 +36,9 @@ export interface DaemonOptions {
   stopTimeoutSec: number;
 }
 
-export async function runDaemon(o: DaemonOptions, log: Logger, notifier: DaemonNotifier, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (store: StateStore) => DaemonNotifier, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = await StateStore.open(o.stateDir);
+  const notifier = makeNotifier(store);
   const interrupted = await store.markInterrupted((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } }, new Date().toISOString());
   for (const r of interrupted) log.warn({ run: r.id, vm: r.vm, kind: r.kind }, 'run was interrupted by a restart; its leftovers are cleaned on the next reconcile');
   const metrics = new MetricsRegistry({ version: VERSION });
@@ -45,6 +48,14 @@ export async function runDaemon(o: DaemonOptions, log: Logger, notifier: DaemonN
   const sd = createSdNotifier({ env });
   let stopping = false;
   let firstDone = false;
+  let last: { summary: FleetSummary; statuses: VmStatus[] } | undefined;
+  let digest: { key: string; timer: DigestSchedule } | undefined;
+  const keepDigest = (schedule: string | undefined, timeZone: string | undefined): void => {
+    const key = `${schedule ?? ''}|${timeZone ?? ''}`;
+    if (!schedule || digest?.key === key || o.once) return;
+    digest?.timer.stop();
+    digest = { key, timer: scheduleDigest({ schedule, ...(timeZone ? { timeZone } : {}), log, run: async () => { if (last) await notifier.digest?.(last.summary, last.statuses); } }) };
+  };
   const cycle = async (reasons: string[]): Promise<void> => {
     if (stopping) return;
     log.info({ reasons }, 'reconcile');
@@ -56,6 +67,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, notifier: DaemonN
         pushStatus: o.push, stopping: () => stopping,
       });
       if (r.appliedRevision) metrics.setRevision(r.appliedRevision);
+      if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
+      keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
       for (const run of await store.runs()) {
@@ -102,11 +115,13 @@ export async function runDaemon(o: DaemonOptions, log: Logger, notifier: DaemonN
       log.info({ signal: sig }, 'stopping: no new work; waiting for the running cycle');
       void sd.stopping();
       clearInterval(timer);
+      digest?.timer.stop();
       stopWatchdog();
       await watcher?.close();
       const grace = new Promise((r) => setTimeout(r, o.stopTimeoutSec * 1000).unref());
       await Promise.race([co.idle(), grace]);
       await server?.close(2000);
+      await (notifier as { drain?: (ms: number) => Promise<boolean> }).drain?.(10_000);
       log.info('stopped');
       resolve(0);
     };

@@ -88,19 +88,24 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
           host.qemuImg.convert(src, fmt, `${partialHv}/${name}`, { compress: vm.compression === 'zstd', timeoutMs: s.backup.copyTimeoutHours * 3_600_000 })), log);
         await host.fs.chmod('0640', `${partialHv}/${name}`);
         // Hash while the next disk copies: the image was just written, so it is read from the page cache.
-        hashes.push(sha256File(join(partialCtl, name)).then((h) => {
+        const hashing = sha256File(join(partialCtl, name)).then((h) => {
           files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });
-        }));
+        });
+        hashing.catch(() => undefined); // awaited below; a copy failing first must not leave it unhandled
+        hashes.push(hashing);
       }
-      await Promise.all(hashes);
     } finally {
       durations.copy_ms = Math.round(performance.now() - t0);
+      // Commit while the last image is still being hashed: the hash reads the backup copy, never the overlay.
       if (snap) {
         const commitStart = performance.now();
-        await step(ctx, run, 'blockcommit', () => commitAll(host, vm.name, snap!.overlays, t), log);
-        durations.commit_ms = Math.round(performance.now() - commitStart);
+        await step(ctx, run, 'blockcommit', () => commitAll(host, vm.name, snap!.overlays, t), log).finally(() => { durations.commit_ms = Math.round(performance.now() - commitStart); });
       }
     }
+    const hashed = await Promise.allSettled(hashes);
+    const failedHash = hashed.find((h): h is PromiseRejectedResult => h.status === 'rejected');
+    if (failedHash) throw failedHash.reason as Error;
+    durations.copy_and_hash_ms = Math.round(performance.now() - t0);
     const xh = await sha256File(join(partialCtl, xmlName));
     files.push({ path: xmlName, size_bytes: xh.bytes, sha256: xh.sha256 });
     files.sort((a, b) => (a.path < b.path ? -1 : 1));

@@ -28,7 +28,8 @@ export class QemuImg {
     await this.transport.run([
       'qemu-img', 'convert', '-f', srcFormat, '-O', 'qcow2',
       ...(opts.compress ? ['-c', '-o', 'compression_type=zstd'] : []),
-      '-m', '8', src, dst,
+      // -W: out-of-order writes (the target is a fresh file nobody reads until we publish it).
+      '-m', '8', '-W', src, dst,
     ], { timeoutMs: opts.timeoutMs });
   }
 

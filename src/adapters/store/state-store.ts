@@ -4,6 +4,18 @@ import { JSONFilePreset } from 'lowdb/node';
 import type { Low } from 'lowdb';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { acquireLock, LockedError, type Lock } from '../lock.js';
+
+/** Short-held lock: retry for up to 30 s (a holder only ever reads and writes one small file). */
+async function waitForLock(dir: string, name: string): Promise<Lock> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try { return await acquireLock(dir, name, 'state.json update'); } catch (e) {
+      if (!(e instanceof LockedError) || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
 
 export type RunKind = 'backup' | 'verify' | 'restore' | 'test-restore' | 'cleanup';
 export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted';
@@ -37,23 +49,38 @@ export interface StateData {
 export const MAX_RUNS = 2000;
 
 export class StateStore {
-  private constructor(private readonly db: Low<StateData>) {}
+  private chain: Promise<unknown> = Promise.resolve();
+  private constructor(private readonly db: Low<StateData>, private readonly dir: string) {}
 
   static async open(stateDir: string): Promise<StateStore> {
     await mkdir(stateDir, { recursive: true, mode: 0o750 });
     const db = await JSONFilePreset<StateData>(join(stateDir, 'state.json'), { version: 1, runs: [] });
-    return new StateStore(db);
+    return new StateStore(db, stateDir);
+  }
+
+  /**
+   * Read-modify-write under a lock: the daemon and the `vmbackup backup` processes Bacula starts
+   * share this file, and lowdb writes it whole, so unlocked writers would lose each other's runs.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(async () => {
+      const lock = await waitForLock(join(this.dir, 'locks'), 'state-json');
+      try { await this.db.read(); return await fn(); } finally { await lock.release(); }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   get data(): StateData { return this.db.data; }
 
   /** Adds or replaces a run (by id) and writes; history is capped to the newest MAX_RUNS. */
   async saveRun(run: RunRecord): Promise<void> {
-    await this.db.read();
+    await this.exclusive(async () => {
     const runs = this.db.data.runs.filter((r) => r.id !== run.id);
     runs.push(run);
     this.db.data.runs = runs.slice(-MAX_RUNS);
     await this.db.write();
+    });
   }
 
   async runs(filter: Partial<Pick<RunRecord, 'vm' | 'kind' | 'status'>> = {}): Promise<RunRecord[]> {
@@ -63,16 +90,15 @@ export class StateStore {
 
   /** Runs left `running` by a process that no longer exists are marked interrupted. */
   async markInterrupted(isAlive: (pid: number) => boolean, now: string): Promise<RunRecord[]> {
-    await this.db.read();
+    return this.exclusive(async () => {
     const hit = this.db.data.runs.filter((r) => r.status === 'running' && !isAlive(r.pid));
     for (const r of hit) { r.status = 'interrupted'; r.finished = now; r.error ??= 'the process running it died (killed or crashed)'; }
     if (hit.length) await this.db.write();
     return hit;
+    });
   }
 
   async update(mutate: (d: StateData) => void): Promise<void> {
-    await this.db.read();
-    mutate(this.db.data);
-    await this.db.write();
+    await this.exclusive(async () => { mutate(this.db.data); await this.db.write(); });
   }
 }

@@ -7,6 +7,7 @@ import { registerValidate } from './cli/validate.js';
 import { registerBackup } from './cli/backup.js';
 import { registerRestore } from './cli/restore.js';
 import { registerDaemon } from './cli/daemon.js';
+import { registerStatus } from './cli/status.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerRestore(program);
   registerDaemon(program);
+  registerStatus(program);
   return program;
 }
 

@@ -8,7 +8,7 @@ import { EXIT } from '../cli/exit-codes.js';
 import type { EngineCliOptions } from '../cli/engine-options.js';
 import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
-import { findVm } from '../engine/context.js';
+import { findVm, newRun } from '../engine/context.js';
 import { observeForBackup } from '../engine/observe-vm.js';
 import { printResult, withEngine } from './with-engine.js';
 
@@ -72,5 +72,22 @@ export async function cleanupAction(vmName: string, opts: EngineCliOptions): Pro
     } finally {
       await lock.release();
     }
+  });
+}
+
+/** Bacula's After RunScript: a failed job whose failure vmbackup did not record itself (e.g. a pre-check) is alerted here. */
+export async function notifyAction(vmName: string, opts: EngineCliOptions & { jobId: string; jobStatus: string }): Promise<void> {
+  await withEngine(opts, async (ctx) => {
+    const vm = findVm(ctx.desired, vmName);
+    const ok = /^(OK|Success)/i.test(opts.jobStatus);
+    const last = (await ctx.store.runs({ vm: vm.name, kind: 'backup' })).at(-1);
+    const alreadyReported = last !== undefined && last.status === 'failed' && Date.now() - Date.parse(last.started) < 24 * 3_600_000;
+    if (!ok && !alreadyReported) {
+      const run = { ...newRun(ctx, 'backup', vm), status: 'failed' as const, error: `Bacula job ${opts.jobId} ended "${opts.jobStatus}" before vmbackup recorded a result (see the job log)`, finished: ctx.now().toISOString() };
+      await ctx.store.saveRun(run);
+      await ctx.notifier.notify({ kind: 'failure', run });
+    }
+    printResult(opts, { vm: vm.name, jobId: opts.jobId, jobStatus: opts.jobStatus, notified: !ok && !alreadyReported }, `bacula job ${opts.jobId} for ${vm.name}: ${opts.jobStatus}${!ok && !alreadyReported ? ' (alert sent)' : ''}`);
+    return EXIT.OK;
   });
 }

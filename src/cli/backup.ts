@@ -24,6 +24,17 @@ export function registerBackup(program: Command): void {
     });
 
   engineOptions(program
+    .command('notify <vm>')
+    .description('report the end of a Bacula job (its After RunScript): alert when the job failed before vmbackup could say so itself')
+    .requiredOption('--job-id <id>', 'Bacula JobId (%i)')
+    .requiredOption('--job-status <status>', 'Bacula job exit status (%e): OK, Error, Fatal Error, Canceled, …'))
+    .addHelpText('after', '\nExit status: 0 always once the notification is queued (a notification problem must not fail the Bacula job).')
+    .action(async (vm: string, opts: EngineCliOptions & { jobId: string; jobStatus: string }) => {
+      const { notifyAction } = await import('../app/backup-action.js');
+      await notifyAction(vm, opts);
+    });
+
+  engineOptions(program
     .command('cleanup <vm>')
     .description('recover from a crashed or killed run: commit leftover overlays, thaw, stop orphaned copies, remove .partial dirs'))
     .addHelpText('after', '\nExit status: 0 clean (or cleaned), 1 something could not be resolved safely (nothing is deleted then), 75 VM busy.')

@@ -11,11 +11,6 @@ export interface Notifier {
   notify(event: { kind: 'failure' | 'warning' | 'success'; run: RunRecord }): Promise<void>;
 }
 
-export const logNotifier = (log: Logger): Notifier => ({
-  async notify(e) {
-    log[e.kind === 'failure' ? 'error' : 'info']({ event: e.kind, vm: e.run.vm, run: e.run.id, error: e.run.error }, 'notification');
-  },
-});
 
 export interface EngineContext {
   desired: DesiredState;

@@ -35,29 +35,51 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code);
 }
 
-export function loadPolicyRepo(files: readonly PolicyFileText[]): LoadResult {
+/** What one file contributes on its own: parse, schema and secret checks (no cross-file rules). */
+interface FileResult { text: string; parsed?: ParsedFile; diagnostics: Diagnostic[] }
+
+/**
+ * Per-file results shared between loads of the same repo (plan loads two revisions; most files
+ * are the same in both). Keyed by path, reused only when the text is identical. Results are
+ * read-only, so sharing them cannot change either load.
+ */
+export interface LoadCache { files: Map<string, FileResult> }
+
+export function createLoadCache(): LoadCache {
+  return { files: new Map() };
+}
+
+function checkFile(path: string, text: string): FileResult {
+  const r = parseYamlFile(path, text);
+  const diagnostics = r.diagnostics;
+  if (!r.parsed) return { text, diagnostics };
+  const v = r.parsed.value;
+  if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) {
+    diagnostics.push(err('VMB_SCHEMA', { file: path, line: 1, col: 1 }, 'a policy file must be a mapping with vms, hypervisors, policies or settings'));
+    return { text, diagnostics };
+  }
+  const schemaDiags = checkSchema(r.parsed);
+  diagnostics.push(...schemaDiags);
+  const flagged = new Set(schemaDiags.map((d) => d.field));
+  for (const hit of findLiteralSecrets(v)) {
+    if (flagged.has(fieldName(hit.path))) continue;
+    const pos = positionOf(r.parsed, hit.path);
+    diagnostics.push({ code: 'VMB_LITERAL_SECRET', severity: 'error', file: path, line: pos.line, col: pos.col, field: fieldName(hit.path), message: `${fieldName(hit.path)}: looks like ${hit.what}; secrets never live in the repo: reference them with {env: NAME} or {credential: NAME}` });
+  }
+  // A file with schema errors still contributes what it can, so one run reports every problem.
+  return { text, parsed: r.parsed, diagnostics };
+}
+
+export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCache): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const parsed: ParsedFile[] = [];
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) {
-    const r = parseYamlFile(f.path, f.text);
+    const hit = cache?.files.get(f.path);
+    const r = hit && hit.text === f.text ? hit : checkFile(f.path, f.text);
+    if (cache && r !== hit) cache.files.set(f.path, r);
     diagnostics.push(...r.diagnostics);
-    if (!r.parsed) continue;
-    const v = r.parsed.value;
-    if (v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v))) {
-      diagnostics.push(err('VMB_SCHEMA', { file: f.path, line: 1, col: 1 }, 'a policy file must be a mapping with vms, hypervisors, policies or settings'));
-      continue;
-    }
-    const schemaDiags = checkSchema(r.parsed);
-    diagnostics.push(...schemaDiags);
-    const flagged = new Set(schemaDiags.map((d) => d.field));
-    for (const hit of findLiteralSecrets(v)) {
-      if (flagged.has(fieldName(hit.path))) continue;
-      const pos = positionOf(r.parsed, hit.path);
-      diagnostics.push({ code: 'VMB_LITERAL_SECRET', severity: 'error', file: f.path, line: pos.line, col: pos.col, field: fieldName(hit.path), message: `${fieldName(hit.path)}: looks like ${hit.what}; secrets never live in the repo: reference them with {env: NAME} or {credential: NAME}` });
-    }
-    // A file with schema errors still contributes what it can, so one run reports every problem.
-    parsed.push(r.parsed);
+    if (r.parsed) parsed.push(r.parsed);
   }
   const { collected, diagnostics: collectDiags } = collect(parsed);
   diagnostics.push(...collectDiags);

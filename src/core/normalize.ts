@@ -131,15 +131,18 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
   }).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Policies with a selector, in map order, with their label pairs (built once, not per VM). */
+type Selectors = readonly { policy: Policy; labels: [string, string][] }[];
+
 /** Which policy a VM gets, or a diagnostic when that is ambiguous or dangling. */
-function pickPolicy(it: RawItem, labels: Record<string, string>, policies: Map<string, Policy>, s: Settings, diags: Diagnostic[]): Policy | undefined {
+function pickPolicy(it: RawItem, labels: Record<string, string>, policies: Map<string, Policy>, selectors: Selectors, s: Settings, diags: Diagnostic[]): Policy | undefined {
   const explicit = it.data.policy;
   if (typeof explicit === 'string') {
     const p = policies.get(explicit);
     if (!p) diags.push(err('VMB_UNKNOWN_POLICY', refAt(it, ['policy']), `policy "${explicit}" is not defined`, 'policy'));
     return p;
   }
-  const matches = [...policies.values()].filter((p) => p.selector && Object.entries(p.selector.matchLabels).every(([k, v]) => labels[k] === v));
+  const matches = selectors.filter((x) => x.labels.every(([k, v]) => labels[k] === v)).map((x) => x.policy);
   if (matches.length > 1) {
     diags.push(err('VMB_AMBIGUOUS_POLICY', it.ref, `VM "${String(it.data.name)}" matches the selectors of several policies: ${matches.map((p) => `${p.name} (${where(p.source)})`).join(', ')}; set policy: explicitly`, 'labels'));
     return undefined;
@@ -151,6 +154,7 @@ function pickPolicy(it: RawItem, labels: Record<string, string>, policies: Map<s
 export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies: Policy[], diags: Diagnostic[]): Vm[] {
   const hvNames = new Set(hvs.map((h) => h.name));
   const byName = new Map(policies.map((p) => [p.name, p]));
+  const selectors: Selectors = [...byName.values()].flatMap((p) => (p.selector ? [{ policy: p, labels: Object.entries(p.selector.matchLabels) }] : []));
   const out: Vm[] = [];
   const dups = new Set(c.duplicateVms);
   for (const it of [...c.vms, ...c.duplicateVms]) {
@@ -159,7 +163,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
     const hv = String(d.hypervisor);
     if (!hvNames.has(hv)) diags.push(err('VMB_UNKNOWN_HYPERVISOR', refAt(it, ['hypervisor']), `hypervisor "${hv}" is not defined${hvs.length ? ` (known: ${hvs.map((h) => h.name).slice(0, 8).join(', ')}${hvs.length > 8 ? ', …' : ''})` : ''}`, 'hypervisor'));
     const labels = labelsOf(d.labels);
-    const p = pickPolicy(it, labels, byName, s, diags);
+    const p = pickPolicy(it, labels, byName, selectors, s, diags);
     const schedule = scheduleOf(it, s, diags) ?? p?.schedule;
     const retention = retentionOf(it, diags) ?? p?.retention;
     const enabled = d.enabled !== false;

@@ -1,9 +1,9 @@
 // The pull-request plan: what a policy change would do, as data (Terraform's plan, for backups).
 // Pure: both desired states, the recorded restore points, the rendered files and `now` come in.
-import { createTwoFilesPatch } from 'diff';
 import type { DesiredState, RenderedFile, Retention, RestorePoint, Vm } from './model.js';
 import { decideRetention } from './retention.js';
 import { nextRuns } from './schedule.js';
+import { unifiedDiff } from './text-diff.js';
 
 export interface FieldChange { field: string; before: unknown; after: unknown }
 export interface PruneChange { vm: string; id: string; reasons: string[] }
@@ -36,7 +36,43 @@ export interface PlanInput {
 }
 
 const protectedVms = (d: DesiredState): Map<string, Vm> => new Map(d.vms.filter((v) => v.enabled).map((v) => [v.name, v]));
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON (what the plan prints): a walk over plain data, JSON.stringify for anything else. */
+export const sameJson = (a: unknown, b: unknown): boolean => plainEqual(a, b) ?? JSON.stringify(a) === JSON.stringify(b);
+const same = sameJson;
+
+/** Whether two values serialise to the same JSON, or undefined when only JSON.stringify can tell. */
+function plainEqual(a: unknown, b: unknown): boolean | undefined {
+  const t = typeof a;
+  if (t !== typeof b || t === 'function' || t === 'symbol' || t === 'undefined' || t === 'bigint') return undefined;
+  if (a === b) return true;
+  if (t === 'string' || t === 'boolean') return false;
+  if (t !== 'object' || a === null || b === null) return undefined; // NaN and Infinity print as null
+  const pa = Object.getPrototypeOf(a);
+  if (pa !== Object.getPrototypeOf(b) || (pa !== Object.prototype && pa !== Array.prototype)) return undefined;
+  if (pa === Array.prototype) {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) {
+      const r = plainEqual(x[i], y[i]);
+      if (r !== true) return r;
+    }
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const kx = Object.keys(x);
+  const ky = Object.keys(y);
+  if (kx.length !== ky.length) return undefined;
+  for (let i = 0; i < kx.length; i++) {
+    const k = kx[i]!;
+    if (k !== ky[i]) return undefined;
+    const r = plainEqual(x[k], y[k]);
+    if (r !== true) return r;
+  }
+  return true;
+}
+
 const COMPARED: (keyof Vm)[] = ['hypervisor', 'policy', 'method', 'priority', 'preBackupCommands', 'disks', 'allowOffline', 'verify', 'testRestore', 'compression', 'labels'];
 
 function namedDiff<T extends { name: string; source?: unknown }>(a: readonly T[], b: readonly T[]): { added: string[]; removed: string[]; changed: string[] } {
@@ -72,7 +108,18 @@ function diffRendered(base: readonly RenderedFile[], head: readonly RenderedFile
     const a = bm.get(p) ?? '';
     const b = hm.get(p) ?? '';
     if (a === b) continue;
-    out.push({ path: p, patch: createTwoFilesPatch(`a/${p}`, `b/${p}`, a, b, baseLabel, headLabel, { context: 3 }) });
+    out.push({ path: p, patch: unifiedDiff(`a/${p}`, `b/${p}`, a, b, baseLabel, headLabel, 3) });
+  }
+  return out;
+}
+
+/** VMs protected in both states whose retention changes: the only ones whose restore points the plan reads. */
+export function retentionChangedVms(base: DesiredState, head: DesiredState): Set<string> {
+  const bv = protectedVms(base);
+  const out = new Set<string>();
+  for (const [name, after] of protectedVms(head)) {
+    const before = bv.get(name);
+    if (before && !same(before.retention, after.retention)) out.add(name);
   }
   return out;
 }

@@ -18,18 +18,14 @@
 // Seconds fields, `@nicknames`, and the non-standard `L`, `W`, `#` and `?` are rejected.
 // As in cron, when both day-of-month and day-of-week are restricted a day matches either one.
 //
-// Bacula mapping: `daily` → `daily at 12:00`, `weekly` → `sat at 12:00`,
-// `monthly` → `1st sat at 12:00`, `biweekly` → `w02 w04 … w52 sat at 12:00` plus
-// `w00 jan 1 sat at 12:00`. Bacula's week number (`w00`–`w53`, lib/btime.c tm_woy) is the ISO
-// week except around New Year: early-January days still in the previous ISO year are w00, and
-// late-December days already in ISO W01 are w53 (same parity, harmless). The extra line keeps
-// Saturday 1 January (ISO W52 in all but rare years) and leaves out Saturday 2 January (always
-// ISO W53). Residual difference: 1 January after a leap year that began on a Thursday (next:
-// 2033-01-01, ISO 2032-W53) runs under Bacula but not under cron/nextRuns.
+// Bacula mapping: see schedule-bacula.ts (baculaRunLines, re-exported here).
 // cron.d mapping: the cron expression, plus a guard before the command for the filters:
 // biweekly `date +\%V | grep -q '[02468]$' &&`, monthly `[ "$(date +\%d)" -le 7 ] &&`.
 import { Cron, CronPattern } from 'croner';
 import type { Schedule } from './model.js';
+
+// schedule-bacula.ts imports parseCron/MONTHS/DAYS back; neither module uses the other at load time.
+export { baculaRunLines } from './schedule-bacula.js';
 
 type Filter = NonNullable<Schedule['filter']>;
 
@@ -43,8 +39,8 @@ export const SCHEDULE_WORDS: Readonly<Record<'daily' | 'weekly' | 'biweekly' | '
   monthly: { cron: '0 12 * * 6', filter: 'first-week-of-month' },
 };
 
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+export const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+export const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
 const TOKEN = /^(\*(\/\d+)?|\d+(-\d+(\/\d+)?)?)$/;
 
@@ -89,8 +85,27 @@ export function normalizeSchedule(spec: string): { schedule: Schedule } | { erro
   return { schedule: { spec, cron } };
 }
 
-/** Check the portable 5-field grammar, canonicalise, and let croner validate the ranges. */
-function parseCron(text: string): { cron: string; fields: string[]; pattern: CronPattern } | { error: string } {
+type ParsedCron = { cron: string; fields: string[]; pattern: CronPattern } | { error: string };
+
+/** Bounded memo for pure results: a fleet repeats a handful of schedules thousands of times. */
+export function memo<V>(cache: Map<string, V>, key: string, compute: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = compute();
+    if (cache.size >= 1000) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
+const parsedCrons = new Map<string, ParsedCron>();
+
+/** Check the portable 5-field grammar, canonicalise, and let croner validate the ranges (memoised; read-only result). */
+export function parseCron(text: string): ParsedCron {
+  return memo(parsedCrons, text, () => parseCronUncached(text));
+}
+
+function parseCronUncached(text: string): ParsedCron {
   const raw = text.trim().split(/\s+/);
   if (raw.length !== 5) {
     return { error: `expected daily, weekly, biweekly, monthly or a 5-field cron expression (minute hour day-of-month month day-of-week), got ${raw.length} field${raw.length === 1 ? '' : 's'}` };
@@ -143,6 +158,8 @@ function passesFilter(s: Schedule, d: Date, timeZone: string): boolean {
   return day <= 7;
 }
 
+const runCache = new Map<string, string[]>();
+
 /**
  * The next `count` run times strictly after `fromIso`, as ISO strings (UTC, `…Z`), evaluated
  * in `timeZone`. `fromIso` should carry an offset or `Z`. Throws RangeError on an invalid
@@ -153,9 +170,15 @@ export function nextRuns(s: Schedule, fromIso: string, count: number, timeZone: 
   if (Number.isNaN(from.getTime())) throw new RangeError(`nextRuns: invalid date "${fromIso}"`);
   const parsed = parseCron(s.cron);
   if ('error' in parsed) throw new RangeError(`nextRuns: schedule "${s.spec}": ${parsed.error}`);
+  // A plan asks for the same few schedules once per VM; croner's Cron is the costly part.
+  const key = `${parsed.cron}|${s.filter ?? ''}|${fromIso}|${count}|${timeZone}`;
+  return memo(runCache, key, () => computeRuns(s, parsed.cron, from, count, timeZone)).slice();
+}
+
+function computeRuns(s: Schedule, cron: string, from: Date, count: number, timeZone: string): string[] {
   // croner's fixed-offset mode gives the same answers for UTC without its (slow) Intl lookups.
   const zone = timeZone === 'UTC' || timeZone === 'Etc/UTC' ? { utcOffset: 0 } : { timezone: timeZone };
-  const job = new Cron(parsed.cron, { ...zone, paused: true, legacyMode: true });
+  const job = new Cron(cron, { ...zone, paused: true, legacyMode: true });
   const out: string[] = [];
   let cursor: Date = from;
   // A filter keeps at least one run in five (even weeks: 1 in 2-3; first week: 1 in 4-5), so
@@ -195,100 +218,6 @@ export function scheduleSlug(s: Schedule): string {
     .replace(/\*/g, 'x').replace(/\//g, 's').replace(/,/g, '.').replace(/[^a-z0-9._-]/g, '-');
   const slug = `cron-${body}${s.filter ? `-${s.filter}` : ''}`;
   return slug.length <= 100 ? slug : `${slug.slice(0, 88)}-${fnv1a(slug)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bacula
-
-interface DaySets {
-  minutes: number[];
-  hours: number[];
-  /** 1-31, undefined = unrestricted */
-  dom?: number[];
-  /** 1-12, undefined = unrestricted */
-  months?: number[];
-  /** 0-6 (Sunday = 0), undefined = unrestricted */
-  dow?: number[];
-}
-
-const setOf = (arr: ArrayLike<number>, offset: number): number[] =>
-  Array.from(arr).flatMap((v, i) => (v ? [i + offset] : []));
-
-function expand(s: Schedule): DaySets | { error: string } {
-  const parsed = parseCron(s.cron);
-  if ('error' in parsed) return parsed;
-  const p = parsed.pattern;
-  const dom = setOf(p.day, 1);
-  const dow = setOf(p.dayOfWeek, 0);
-  const months = setOf(p.month, 1);
-  const domAll = dom.length === 31;
-  const dowAll = dow.length === 7;
-  const out: DaySets = { minutes: setOf(p.minute, 0), hours: setOf(p.hour, 0) };
-  if (months.length !== 12) out.months = months;
-  if (p.starDOM && p.starDOW) return out;
-  if (p.starDOM) return dowAll ? out : { ...out, dow };
-  if (p.starDOW) return domAll ? out : { ...out, dom };
-  // Neither is `*`: cron runs when EITHER matches.
-  if (domAll || dowAll) return out;
-  return { error: `cron runs when day-of-month OR day-of-week matches, but a Bacula Run line needs both to match; split "${s.cron}" into two schedules or restrict only one of the two fields` };
-}
-
-/** Collapse sorted numbers into `a-b` ranges, each rendered with `name`. */
-function ranges(values: number[], name: (v: number) => string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < values.length; ) {
-    let j = i;
-    while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
-    const a = name(values[i]!);
-    if (j === i) out.push(a);
-    else if (j === i + 1) out.push(a, name(values[j]!));
-    else out.push(`${a}-${name(values[j]!)}`);
-    i = j + 1;
-  }
-  return out;
-}
-
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-const EVEN_WEEKS = Array.from({ length: 26 }, (_, i) => `w${pad2(2 * (i + 1))}`).join(' ');
-
-/**
- * The `Run = …` values of a Bacula Schedule resource equivalent to `s`: one line per time of
- * day (at most 24), each with month / day-of-month / day-of-week keywords. Returns an error
- * when Bacula cannot say the same thing (more than 24 times a day; day-of-month and
- * day-of-week both restricted, which cron ORs and Bacula ANDs; L or # patterns).
- */
-export function baculaRunLines(s: Schedule): { lines: string[] } | { error: string } {
-  const e = expand(s);
-  if ('error' in e) return e;
-  const times = e.hours.flatMap((h) => e.minutes.map((m) => `${pad2(h)}:${pad2(m)}`));
-  if (times.length > 24) {
-    return { error: `"${s.cron}" runs ${times.length} times a day; a Bacula schedule is limited here to 24 Run lines (one per time of day)` };
-  }
-  if (times.length === 0) return { error: `"${s.cron}" never runs` };
-  const days: string[] = [];
-  if (e.months) days.push(...ranges(e.months, (m) => MONTHS[m - 1]!));
-  if (e.dom) days.push(...ranges(e.dom, String));
-  if (e.dow) days.push(...ranges(e.dow, (d) => DAYS[d]!));
-  const specs: string[][] = [];
-  if (s.filter === 'first-week-of-month') specs.push(['1st', ...days]);
-  else if (s.filter === 'even-iso-week') {
-    specs.push([EVEN_WEEKS, ...days]);
-    // Early-January days Bacula numbers w00 that are in an even ISO week (see file header).
-    const matches = (mday: number, wday: number): boolean =>
-      (!e.months || e.months.includes(1)) && (!e.dom || e.dom.includes(mday)) && (!e.dow || e.dow.includes(wday));
-    if (matches(1, 6)) specs.push(['w00', 'jan', '1', 'sat']);
-    const sundays = [1, 2].filter((md) => matches(md, 0));
-    if (sundays.length) specs.push(['w00', 'jan', ...sundays.map(String), 'sun']);
-  } else specs.push(days.length ? days : ['daily']);
-  const lines: string[] = [];
-  for (const t of times) {
-    for (const spec of specs) {
-      // Bacula's parser rejects a Run value that starts with a bare number; `on` is a no-op word.
-      const words = /^\d+(-\d+)?$/.test(spec[0]!) ? ['on', ...spec] : spec;
-      lines.push(`${words.join(' ')} at ${t}`);
-    }
-  }
-  return { lines };
 }
 
 // ---------------------------------------------------------------------------------------------

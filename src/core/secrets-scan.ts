@@ -15,20 +15,34 @@ const PATTERNS: { re: RegExp; what: string }[] = [
 
 export interface SecretHit { path: PathSegment[]; what: string }
 
+/** Every pattern needs one of these (`://` URLs, `=`/`:` assignments, `-p`, `xox`, PEM), so most strings skip them all. */
+const MAYBE_SECRET = /[:=]|-[pP]|xox|-----BEGIN/;
+const SECRET_KEY = /^(password|passwd|secret|token|webhook|url|.*_webhook|.*_password)$/i;
+
 /** Walks every string in a parsed file and reports the ones that look like a literal secret. */
 export function findLiteralSecrets(value: unknown, path: PathSegment[] = [], out: SecretHit[] = []): SecretHit[] {
+  walk(value, [...path], out);
+  return out;
+}
+
+/** `path` is one stack shared by the whole walk; a hit copies it. */
+function walk(value: unknown, path: PathSegment[], out: SecretHit[]): void {
   if (typeof value === 'string') {
+    if (!MAYBE_SECRET.test(value)) return;
     for (const p of PATTERNS) if (p.re.test(value)) { out.push({ path: [...path], what: p.what }); break; }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => findLiteralSecrets(v, [...path, i], out));
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walk(value[i], path, out);
+      path.pop();
+    }
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (/^(password|passwd|secret|token|webhook|url|.*_webhook|.*_password)$/i.test(k) && typeof v === 'string') {
-        out.push({ path: [...path, k], what: `a literal value for "${k}"` });
-        continue;
-      }
-      findLiteralSecrets(v, [...path, k], out);
+    for (const k of Object.keys(value)) {
+      const v = (value as Record<string, unknown>)[k];
+      path.push(k);
+      if (typeof v === 'string' && SECRET_KEY.test(k)) out.push({ path: [...path], what: `a literal value for "${k}"` });
+      else walk(v, path, out);
+      path.pop();
     }
   }
-  return out;
 }

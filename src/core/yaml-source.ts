@@ -1,6 +1,8 @@
-// Parses one policy file with the yaml package, keeping node positions so that every later
-// diagnostic can point at `file:line:col`. Hostile input fails fast: size, nesting and alias
-// bombs are refused before or while parsing, never by hanging.
+// Parses one policy file with the yaml package so that every later diagnostic can point at
+// `file:line:col`. Hostile input fails fast: size, nesting and alias bombs are refused before or
+// while parsing, never by hanging. Positions are lazy: a parsed file keeps its text, JS value,
+// line table and the few offsets every load needs (each top-level list item, each settings key);
+// the yaml Document is dropped and re-parsed only when a diagnostic needs a deeper position.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './model.js';
 
@@ -15,10 +17,19 @@ export const LIMITS = {
 
 export interface ParsedFile {
   file: string;
+  text: string;
   value: unknown;
-  doc: Document.Parsed;
   lines: LineCounter;
+  /** Offset of each item of a top-level list (`vms`, `hypervisors`, `policies`), by index. */
+  items: Map<string, number[]>;
+  /** Offset of each `settings` key. */
+  settingsKeys: Map<string, number>;
+  /** Re-parsed on demand by positionOf (error paths only), then kept. */
+  doc?: Document.Parsed;
 }
+
+const LIST_KEYS = ['vms', 'hypervisors', 'policies'];
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false, strict: true } as const;
 
 export type PathSegment = string | number;
 
@@ -68,7 +79,7 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedFile
     return { diagnostics: [diag(file, 'VMB_YAML_TOO_DEEP', `nesting depth ${depth} exceeds the limit of ${LIMITS.maxDepth}`)] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lines });
   const diagnostics: Diagnostic[] = [];
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
@@ -85,12 +96,31 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedFile
     const code = /alias/i.test(msg) ? 'VMB_YAML_ALIAS_BOMB' : 'VMB_YAML_SYNTAX';
     return { diagnostics: [diag(file, code, msg)] };
   }
-  return { parsed: { file, value, doc, lines }, diagnostics };
+  return { parsed: { file, text, value, lines, ...eagerOffsets(doc, value) }, diagnostics };
 }
 
+/** The positions every load asks for, taken from the Document before it is dropped. */
+function eagerOffsets(doc: Document.Parsed, value: unknown): Pick<ParsedFile, 'items' | 'settingsKeys'> {
+  const items = new Map<string, number[]>();
+  const settingsKeys = new Map<string, number>();
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { items, settingsKeys };
+  const top = value as Record<string, unknown>;
+  for (const kind of LIST_KEYS) {
+    const list = top[kind];
+    if (Array.isArray(list)) items.set(kind, list.map((_, i) => offsetOf(nodeAt(doc, [kind, i], false))));
+  }
+  const s = top.settings;
+  if (s && typeof s === 'object' && !Array.isArray(s)) {
+    for (const k of Object.keys(s)) settingsKeys.set(k, offsetOf(nodeAt(doc, ['settings', k], true)));
+  }
+  return { items, settingsKeys };
+}
+
+const offsetOf = (node: Node | null): number => node?.range?.[0] ?? 0;
+
 /** The node at a path (map keys and seq indexes), or the deepest existing ancestor. */
-function nodeAt(p: ParsedFile, path: readonly PathSegment[], wantKey: boolean): Node | null {
-  let node: unknown = p.doc.contents;
+function nodeAt(doc: Document.Parsed, path: readonly PathSegment[], wantKey: boolean): Node | null {
+  let node: unknown = doc.contents;
   let keyNode: Node | null = null;
   for (const seg of path) {
     if (isMap(node)) {
@@ -114,7 +144,16 @@ function nodeAt(p: ParsedFile, path: readonly PathSegment[], wantKey: boolean): 
 
 /** Line and column (1-based) of the value at `path`, or of its key when `wantKey`. */
 export function positionOf(p: ParsedFile, path: readonly PathSegment[], wantKey = false): { line: number; col: number } {
-  const node = nodeAt(p, path, wantKey);
-  const offset = node?.range?.[0] ?? 0;
+  let offset: number | undefined;
+  const [head, index] = path;
+  if (path.length === 2 && typeof head === 'string') {
+    if (!wantKey && typeof index === 'number') offset = p.items.get(head)?.[index];
+    else if (wantKey && head === 'settings' && typeof index === 'string') offset = p.settingsKeys.get(index);
+  }
+  if (offset === undefined) {
+    // Same text, same options: the same node ranges as the first parse.
+    p.doc ??= parseDocument(p.text, PARSE_OPTIONS);
+    offset = offsetOf(nodeAt(p.doc, path, wantKey));
+  }
   return p.lines.linePos(offset);
 }

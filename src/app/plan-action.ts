@@ -1,0 +1,37 @@
+// The work behind `vmbackup plan` (loaded only when it runs).
+import { createLoadCache, formatDiagnostic } from '../core/load.js';
+import { formatPlanMarkdown, formatPlanText } from '../core/plan-format.js';
+import { planPolicyChange, retentionChangedVms } from '../core/policy-diff.js';
+import { renderAll } from '../core/render.js';
+import { loadSnapshot, readRecordedRestorePoints } from './policy-source.js';
+import { EXIT } from '../cli/exit-codes.js';
+
+export interface PlanOpts { repo: string; base: string; head?: string; format: string; now?: string }
+
+export async function planAction(opts: PlanOpts): Promise<void> {
+  if (!['text', 'markdown', 'json'].includes(opts.format)) throw new Error(`--format must be text, markdown or json, not "${opts.format}"`);
+  const now = opts.now ? new Date(opts.now) : new Date();
+  if (Number.isNaN(now.getTime())) throw new Error(`--now "${opts.now}" is not an ISO time`);
+  // Files unchanged between the two revisions are parsed and checked once.
+  const cache = createLoadCache();
+  const [base, head] = await Promise.all([loadSnapshot(opts.repo, opts.base, cache), loadSnapshot(opts.repo, opts.head, cache)]);
+  cache.files.clear();
+  if (!head.load.ok) {
+    for (const d of head.load.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    process.stderr.write(`plan: ${head.label} is invalid; nothing planned\n`);
+    process.exitCode = EXIT.ERROR;
+    return;
+  }
+  if (!base.load.ok) process.stderr.write(`plan: warning: base ${base.label} is itself invalid; comparing against what could be read\n`);
+  // Only VMs whose retention changes need their recorded restore points.
+  const points = await readRecordedRestorePoints(opts.repo, head.load.desired.settings.statusPath, retentionChangedVms(base.load.desired, head.load.desired));
+  const plan = planPolicyChange({
+    base: { label: base.label, desired: base.load.desired, rendered: renderAll(base.load.desired, base.templates) },
+    head: { label: head.label, desired: head.load.desired, rendered: renderAll(head.load.desired, head.templates) },
+    restorePoints: points,
+    now: now.toISOString(),
+  });
+  const text = opts.format === 'json' ? JSON.stringify(plan, null, 2) + '\n' : opts.format === 'markdown' ? formatPlanMarkdown(plan) : formatPlanText(plan);
+  process.stdout.write(text);
+  process.exitCode = plan.hasChanges ? EXIT.CHANGES : EXIT.OK;
+}

@@ -3,6 +3,8 @@
 // refused as stale if the applied revision moved on while it ran (Terraform-style).
 import type { Action, ReconcilePlan } from '../core/reconcile/types.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
+import { join } from 'node:path';
+import { acquireLock, LockedError } from '../adapters/lock.js';
 import { pruneBackup } from '../adapters/storage/prune.js';
 import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
@@ -32,9 +34,17 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
   switch (a.kind) {
     case 'report': return a.message;
     case 'cleanup': {
-      const r = await cleanupVm(ctx, findVm(ctx.desired, a.vm));
-      if (r.problems.length) throw new Error(r.problems.join('; '));
-      return r.actions.join('; ') || 'nothing to clean';
+      // Under the VM's lock: an overlay seen while a backup runs is that backup's, not a leftover.
+      let lock;
+      try { lock = await acquireLock(join(ctx.stateDir, 'locks'), a.vm, `cleanup of ${a.vm}`, ctx.now); } catch (e) {
+        if (e instanceof LockedError) return `skipped: ${e.message}`;
+        throw e;
+      }
+      try {
+        const r = await cleanupVm(ctx, findVm(ctx.desired, a.vm));
+        if (r.problems.length) throw new Error(r.problems.join('; '));
+        return r.actions.join('; ') || 'nothing to clean';
+      } finally { await lock.release(); }
     }
     case 'backup': {
       if (o.bconsole) {

@@ -72,6 +72,9 @@ export async function commitOverlay(host: Host, vm: string, target: string, o: {
   let last: Error | undefined;
   for (let i = 1; i <= attempts; i++) {
     try {
+      // Someone (an earlier attempt, a recovery) may have pivoted already: then only the file is left.
+      const now = (await host.virsh.info(vm)).disks.find((d) => d.target === target);
+      if (now?.source === o.base) { await host.fs.removeFile(o.overlay); return; }
       const job = await host.virsh.blockjob(vm, target);
       if (!job) await host.virsh.blockcommitActive(vm, target, t.commitSec);
       const ready = await host.virsh.blockjob(vm, target);

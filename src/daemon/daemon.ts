@@ -105,10 +105,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   watcher?.on('all', () => { void co.request('local change'); });
   const stopWatchdog = sd.startWatchdog();
   process.on('SIGHUP', () => { void sd.reloading(); void co.request('SIGHUP').then(() => sd.ready()); });
-  const first = co.request('start');
-  await sd.ready(`watching ${o.source}`);
-  await first;
-  return new Promise<number>((resolve) => {
+  // Signal handlers go in before the first reconcile, so a stop during it is graceful too.
+  const stopped = new Promise<number>((resolve) => {
     const stop = async (sig: string): Promise<void> => {
       if (stopping) return;
       stopping = true;
@@ -128,4 +126,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
   });
+  const first = co.request('start');
+  await sd.ready(`watching ${o.source}`);
+  await Promise.race([first, stopped]);
+  return stopped;
 }

@@ -10,6 +10,7 @@ import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
 import { findVm, newRun } from '../engine/context.js';
 import { observeForBackup } from '../engine/observe-vm.js';
+import { lockVm } from '../engine/vm-lock.js';
 import { printResult, withEngine } from './with-engine.js';
 
 function runText(r: RunRecord): string {
@@ -63,7 +64,7 @@ export async function checkAction(vmName: string, opts: EngineCliOptions): Promi
 export async function cleanupAction(vmName: string, opts: EngineCliOptions): Promise<void> {
   await withEngine(opts, async (ctx) => {
     const vm = findVm(ctx.desired, vmName);
-    const lock = await acquireLock(join(ctx.stateDir, 'locks'), vm.name, `cleanup of ${vm.name}`, ctx.now);
+    const lock = await lockVm(ctx, vm, `cleanup of ${vm.name}`);
     try {
       const r = await cleanupVm(ctx, vm);
       const text = [`cleanup of ${vm.name}: ${r.problems.length ? 'problems remain' : r.actions.length ? 'cleaned' : 'nothing to do'}`, ...r.actions.map((a) => `  done: ${a}`), ...r.problems.map((p) => `  problem: ${p}`)].join('\n');

@@ -3,8 +3,8 @@
 // refused as stale if the applied revision moved on while it ran (Terraform-style).
 import type { Action, ReconcilePlan } from '../core/reconcile/types.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
-import { join } from 'node:path';
-import { acquireLock, LockedError } from '../adapters/lock.js';
+import { LockedError } from '../adapters/lock.js';
+import { lockVm } from '../engine/vm-lock.js';
 import { pruneBackup } from '../adapters/storage/prune.js';
 import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
@@ -36,7 +36,7 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
     case 'cleanup': {
       // Under the VM's lock: an overlay seen while a backup runs is that backup's, not a leftover.
       let lock;
-      try { lock = await acquireLock(join(ctx.stateDir, 'locks'), a.vm, `cleanup of ${a.vm}`, ctx.now); } catch (e) {
+      try { lock = await lockVm(ctx, findVm(ctx.desired, a.vm), `cleanup of ${a.vm}`); } catch (e) {
         if (e instanceof LockedError) return `skipped: ${e.message}`;
         throw e;
       }

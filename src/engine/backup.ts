@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { backupDir, backupIdAt, CHECKSUM_FILE, diskFileName, MANIFEST_FILE } from '../core/backup-layout.js';
 import { checksumsText, type Manifest, type ManifestFile } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
-import { acquireLock } from '../adapters/lock.js';
+import { lockVm } from './vm-lock.js';
 import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import { sha256File } from '../adapters/storage/hash.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
@@ -21,7 +21,9 @@ import { observeForBackup } from './observe-vm.js';
 export interface BackupOptions { baculaJobId?: string }
 
 export async function backupVm(ctx: EngineContext, vm: Vm, opts: BackupOptions = {}): Promise<RunRecord> {
-  const lock = await acquireLock(join(ctx.stateDir, 'locks'), vm.name, `backup of ${vm.name}`, ctx.now);
+  const lock = await lockVm(ctx, vm, `backup of ${vm.name}`);
+  // Runs whose process died (SIGKILL, crash) are closed as interrupted, not left "running".
+  await ctx.store.markInterrupted((pid) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } }, ctx.now().toISOString());
   const run = newRun(ctx, 'backup', vm);
   const log = ctx.log.child({ run: run.id, vm: vm.name, hypervisor: vm.hypervisor });
   run.method = vm.method;

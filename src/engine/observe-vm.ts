@@ -25,9 +25,12 @@ export async function observeForBackup(ctx: EngineContext, host: Host, vm: Vm): 
   const virtualBytes = new Map<string, number>();
   for (const d of disks.copy) {
     if (!d.source) continue;
-    const [img] = await host.qemuImg.info(d.source, assertFormat(d.format ?? 'raw'));
+    const fmt = assertFormat(d.format ?? 'raw');
+    const [img] = await host.qemuImg.info(d.source, fmt);
     virtualBytes.set(d.target, img?.virtualSize ?? 0);
-    images.push({ target: d.target, format: img?.format ?? '?', allocatedBytes: img?.actualSize ?? 0, ...(img?.backingFilename ? { backing: img.backingFilename } : {}), ...(img?.dataFile ? { dataFile: img.dataFile } : {}) });
+    // What the copy will write (compressed clusters expand), unless we compress it ourselves.
+    const needed = vm.compression === 'zstd' || img?.backingFilename || img?.dataFile ? img?.actualSize ?? 0 : Math.max(await host.qemuImg.measure(d.source, fmt), img?.actualSize ?? 0);
+    images.push({ target: d.target, format: img?.format ?? '?', allocatedBytes: needed, ...(img?.backingFilename ? { backing: img.backingFilename } : {}), ...(img?.dataFile ? { dataFile: img.dataFile } : {}) });
   }
   const agentAnswers = vm.method === 'quiesce' && state === 'running' ? await host.virsh.agentPing(vm.name, s.backup.agentTimeoutSec) : undefined;
   const snapshotNames = state ? await host.virsh.snapshotNames(vm.name) : [];

@@ -20,6 +20,12 @@ export class QemuImg {
     return parseQemuImgInfo(r.stdout);
   }
 
+  /** Bytes the converted qcow2 will take (`qemu-img measure`): right even for compressed sources. */
+  async measure(path: string, format: ImageFormat): Promise<number> {
+    const r = await this.transport.run(['qemu-img', 'measure', '-U', '-f', format, '-O', 'qcow2', '--output=json', path], { timeoutMs: 120_000 });
+    return Number((JSON.parse(r.stdout) as { required?: number }).required ?? 0);
+  }
+
   /**
    * Copy one disk image to a standalone qcow2: sparse-aware (zero clusters are not written),
    * optionally zstd-compressed. `-n` is not used: the target must not exist yet.

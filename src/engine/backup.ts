@@ -73,7 +73,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     const xmlName = `${vm.name}.xml`;
     await ctx.storage.writeFile(partialCtl, xmlName, pre.inactiveXml);
     const running = pre.state === 'running';
-    const t = { freezeSec: s.backup.freezeTimeoutSec, commitSec: s.backup.commitTimeoutSec };
+    const t = { freezeSec: s.backup.freezeTimeoutSec, commitSec: s.backup.commitTimeoutSec, agentSec: s.backup.agentTimeoutSec };
     if (running) {
       snap = await step(ctx, run, 'snapshot', () => takeSnapshot(host, vm.name, id, pre.disks.copy, pre.info.disks, pre.result.quiesce, t), log);
       run.warnings.push(...snap.warnings);

@@ -13,18 +13,25 @@ export interface SnapshotResult {
   freezeMs: number;
 }
 
-export interface SnapshotTimeouts { freezeSec: number; commitSec: number }
+export interface SnapshotTimeouts { freezeSec: number; commitSec: number; /** Re-ping the agent right before freezing. */ agentSec?: number }
 
 const AGENT_TROUBLE = /agent|quiesce|fsfreeze|freeze/i;
 
 /** Snapshot `copy` disks externally; everything else gets snapshot=no. Thaw always runs after a quiesce attempt. */
-export async function takeSnapshot(host: Host, vm: string, id: string, copy: readonly DomainDisk[], all: readonly DomainDisk[], quiesce: boolean, t: SnapshotTimeouts): Promise<SnapshotResult> {
+export async function takeSnapshot(host: Host, vm: string, id: string, copy: readonly DomainDisk[], all: readonly DomainDisk[], quiesceWanted: boolean, t: SnapshotTimeouts): Promise<SnapshotResult> {
   const overlays = new Map<string, { base: string; overlay: string }>();
   for (const d of copy) overlays.set(d.target, { base: d.source!, overlay: overlayPath(d.source!, vm, d.target, id) });
   const overlayFiles = new Map([...overlays].map(([k, v]) => [k, v.overlay]));
   const skipped = all.filter((d) => !overlays.has(d.target) && d.device === 'disk').map((d) => d.target);
   const warnings: string[] = [];
   const name = `vmbackup-${id}`;
+  let quiesce = quiesceWanted;
+  // The pre-checks pinged the agent, but pre_backup_commands may have run since: ask again right
+  // before freezing. A freeze sent to a hung agent waits inside libvirtd however we time it out.
+  if (quiesce && t.agentSec !== undefined && !(await host.virsh.agentPing(vm, t.agentSec))) {
+    warnings.push(`guest agent stopped answering before the freeze: fell back to a crash-consistent snapshot`);
+    quiesce = false;
+  }
   if (!quiesce) {
     await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
     return { overlays, consistency: 'crash', warnings, freezeMs: 0 };

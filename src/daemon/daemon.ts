@@ -123,8 +123,10 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       log.info('stopped');
       resolve(0);
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    // `on`, not `once`: execa's signal-exit re-raises a signal when it sees no other listener left,
+    // which would kill us in the middle of a graceful stop.
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
   });
   const first = co.request('start');
   await sd.ready(`watching ${o.source}`);

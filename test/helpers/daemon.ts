@@ -26,7 +26,7 @@ export async function startDaemon(origin: string, stateDir: string, extra: strin
   const url = `http://127.0.0.1:${port}`;
   return {
     url, stateDir, proc, logs: () => out,
-    stop: async (signal = 'SIGTERM') => { proc.kill(signal); return (await proc).exitCode; },
+    stop: async (signal = 'SIGTERM') => { proc.kill(signal); const r = await proc; if (r.exitCode === undefined) out += `\n[test] daemon ended by signal ${String(r.signal)}`; return r.exitCode; },
     kill9: async () => { proc.kill('SIGKILL'); await proc; },
   };
 }

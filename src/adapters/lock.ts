@@ -13,7 +13,8 @@ export class LockedError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
+/** Is a process alive (EPERM: alive, someone else's)? */
+export function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 

@@ -134,13 +134,14 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
 
   const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts: new Hosts(desired), storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
+    const reconcileOpts = { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays };
     const observed = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays });
+    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), reconcileOpts);
     result.plan = plan;
     log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
     result.results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: deps.stopping });
     const after = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays });
+    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), reconcileOpts);
     const space = await ctx.storage.space();
     const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
     result.statuses = statuses;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { watch } from 'chokidar';
 import type { Logger } from 'pino';
 import { Bconsole } from '../adapters/bacula/bconsole.js';
+import { alive } from '../adapters/lock.js';
 import { buildHttpApp } from '../adapters/http/app.js';
 import { listen } from '../adapters/http/listen.js';
 import { MetricsRegistry } from '../adapters/http/metrics-registry.js';
@@ -39,7 +40,7 @@ export interface DaemonOptions {
 export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (store: StateStore) => DaemonNotifier, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = await StateStore.open(o.stateDir);
   const notifier = makeNotifier(store);
-  const interrupted = await store.markInterrupted((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } }, new Date().toISOString());
+  const interrupted = await store.markInterrupted(alive, new Date().toISOString());
   for (const r of interrupted) log.warn({ run: r.id, vm: r.vm, kind: r.kind }, 'run was interrupted by a restart; its leftovers are cleaned on the next reconcile');
   const metrics = new MetricsRegistry({ version: VERSION });
   const history = await store.runs();

@@ -6,12 +6,13 @@ import { backupDir, backupIdAt, CHECKSUM_FILE, diskFileName, MANIFEST_FILE } fro
 import { checksumsText, type Manifest, type ManifestFile } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
 import { lockVm } from './vm-lock.js';
+import { alive } from '../adapters/lock.js';
 import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import { sha256File } from '../adapters/storage/hash.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
 import { cleanupVm } from './cleanup.js';
-import { newRun, step, type EngineContext } from './context.js';
+import { newRun, recordRun, step, type EngineContext } from './context.js';
 import { runPreCommands } from './pre-commands.js';
 import { postChecks } from './post-checks.js';
 import { commitAll, takeSnapshot, type SnapshotResult } from './snapshot.js';
@@ -23,23 +24,15 @@ export interface BackupOptions { baculaJobId?: string }
 export async function backupVm(ctx: EngineContext, vm: Vm, opts: BackupOptions = {}): Promise<RunRecord> {
   const lock = await lockVm(ctx, vm, `backup of ${vm.name}`);
   // Runs whose process died (SIGKILL, crash) are closed as interrupted, not left "running".
-  await ctx.store.markInterrupted((pid) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } }, ctx.now().toISOString());
+  await ctx.store.markInterrupted(alive, ctx.now().toISOString());
   const run = newRun(ctx, 'backup', vm);
   const log = ctx.log.child({ run: run.id, vm: vm.name, hypervisor: vm.hypervisor });
   run.method = vm.method;
   await ctx.store.saveRun(run);
-  try {
+  await recordRun(ctx, run, lock, async () => {
     if (lock.tookOver) run.warnings.push(`took over the lock of a dead run (pid ${lock.tookOver.pid}, ${lock.tookOver.what})`);
     await execute(ctx, vm, run, opts, log);
-    run.status = 'ok';
-  } catch (e) {
-    run.status = 'failed';
-    run.error = (e as Error).message;
-  } finally {
-    run.finished = ctx.now().toISOString();
-    await ctx.store.saveRun(run);
-    await lock.release();
-  }
+  });
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
   else if (run.warnings.length) await ctx.notifier.notify({ kind: 'warning', run });
   log.info({ status: run.status, warnings: run.warnings, error: run.error }, 'backup finished');

@@ -50,6 +50,21 @@ export async function step<T>(ctx: EngineContext, run: RunRecord, name: string, 
   }
 }
 
+/** Runs `body`, records ok/failed with the error, saves the run and releases the lock, whatever happens. */
+export async function recordRun(ctx: EngineContext, run: RunRecord, lock: { release(): Promise<void> }, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    run.status = 'ok';
+  } catch (e) {
+    run.status = 'failed';
+    run.error = (e as Error).message;
+  } finally {
+    run.finished = ctx.now().toISOString();
+    await ctx.store.saveRun(run);
+    await lock.release();
+  }
+}
+
 export function newRun(ctx: EngineContext, kind: RunRecord['kind'], vm: Vm): RunRecord {
   const started = ctx.now().toISOString();
   return { id: `${kind}-${vm.name}-${started.replace(/[-:.TZ]/g, '')}-${process.pid}`, kind, vm: vm.name, hypervisor: vm.hypervisor, started, status: 'running', warnings: [], pid: process.pid, steps: [], ...(ctx.revision ? { revision: ctx.revision } : {}) };

@@ -9,7 +9,7 @@ import { backupDir } from '../core/backup-layout.js';
 import { macFromBytes, parseDomainXml, rewriteDomainXml, type RewriteSpec } from '../core/domain-xml.js';
 import type { Vm } from '../core/model.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
-import { newRun, step, type EngineContext } from './context.js';
+import { newRun, recordRun, step, type EngineContext } from './context.js';
 import { verifyBackup } from './verify.js';
 
 export interface RestoreOptions {
@@ -36,7 +36,7 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
   run.backupId = o.backupId;
   const log = ctx.log.child({ run: run.id, vm: vm.name, target: name, hypervisor: host.hv.name });
   const out: RestoreOutcome = { run, name, host: host.hv.name, disks: [], defined: false };
-  try {
+  await recordRun(ctx, run, lock, async () => {
     const b = await step(ctx, run, 'verify', async () => {
       const stored = await ctx.storage.get(vm.hypervisor, vm.name, o.backupId);
       const v = await verifyBackup(ctx, stored);
@@ -87,14 +87,6 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       out.defined = true;
     }, log);
     if (o.start) await step(ctx, run, 'start', () => host.virsh.start(name), log);
-    run.status = 'ok';
-  } catch (e) {
-    run.status = 'failed';
-    run.error = (e as Error).message;
-  } finally {
-    run.finished = ctx.now().toISOString();
-    await ctx.store.saveRun(run);
-    await lock.release();
-  }
+  });
   return out;
 }

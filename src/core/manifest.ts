@@ -12,6 +12,8 @@ export interface ManifestFile {
   format?: string;
   virtual_size_bytes?: number;
   source_path?: string;
+  /** Who wrote the image: vmbackup's streaming qcow2 writer (hashed as written) or `qemu-img convert`. */
+  writer?: 'stream' | 'qemu-img';
 }
 
 export interface Manifest {

@@ -149,6 +149,8 @@ export interface BackupSettings {
   copyTimeoutHours: number;
   storageMarginPercent: number;
   preCommandTimeoutSec: number;
+  /** `auto`: local hypervisors stream the image and hash it as it is written; `qemu-img`: always `qemu-img convert`. */
+  imageWriter: 'auto' | 'qemu-img';
 }
 
 export interface Settings {

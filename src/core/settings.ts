@@ -47,6 +47,7 @@ export function buildSettings(c: Collected): Settings {
       copyTimeoutHours: num(bk.copy_timeout_hours, 24),
       storageMarginPercent: num(bk.storage_margin_percent, 10),
       preCommandTimeoutSec: num(bk.pre_command_timeout_seconds, 300),
+      imageWriter: bk.image_writer === 'qemu-img' ? 'qemu-img' : 'auto',
     },
     testRestore: { isolatedNetwork: str(tr.isolated_network, 'vmbackup-isolated'), bootTimeoutSec: num(tr.boot_timeout_seconds, 300) },
     scheduler: get('scheduler') === 'cron' ? 'cron' : 'bacula',

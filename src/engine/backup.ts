@@ -9,6 +9,7 @@ import { lockVm } from './vm-lock.js';
 import { alive } from '../adapters/lock.js';
 import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import { sha256File } from '../adapters/storage/hash.js';
+import { copyDisk } from './copy-disk.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
 import { cleanupVm } from './cleanup.js';
@@ -16,7 +17,6 @@ import { newRun, recordRun, step, type EngineContext } from './context.js';
 import { runPreCommands } from './pre-commands.js';
 import { postChecks } from './post-checks.js';
 import { commitAll, takeSnapshot, type SnapshotResult } from './snapshot.js';
-import { watchProgress } from './progress.js';
 import { observeForBackup } from './observe-vm.js';
 
 export interface BackupOptions { baculaJobId?: string }
@@ -78,20 +78,19 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
       for (const d of pre.disks.copy) {
         const name = diskFileName(vm.name, d.target);
         const src = d.source!;
-        const fmt = assertFormat(d.format ?? 'raw');
-        await step(ctx, run, `copy-${d.target}`, () => watchProgress(ctx, `${vm.name} ${d.target}`, join(partialCtl, name), () =>
-          host.qemuImg.convert(src, fmt, `${partialHv}/${name}`, { compress: vm.compression === 'zstd', timeoutMs: s.backup.copyTimeoutHours * 3_600_000 })), log);
-        await host.fs.chmod('0640', `${partialHv}/${name}`);
-        // Hash while the next disk copies: the image was just written, so it is read from the page cache.
-        const hashing = sha256File(join(partialCtl, name)).then((h) => {
-          files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });
+        const copy = await step(ctx, run, `copy-${d.target}`, () => copyDisk(ctx, host, vm, {
+          source: src, format: assertFormat(d.format ?? 'raw'), virtualSize: pre.virtualBytes.get(d.target) ?? 0, encrypted: pre.encrypted.has(d.target),
+          frozenSource: Boolean(snap), name, dirCtl: partialCtl, dirHv: partialHv,
+        }, `${vm.name} ${d.target}`), log);
+        const hashing = copy.sha256.then((h) => {
+          files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', writer: copy.writer, source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });
         });
         hashing.catch(() => undefined); // awaited below; a copy failing first must not leave it unhandled
         hashes.push(hashing);
       }
     } finally {
       durations.copy_ms = Math.round(performance.now() - t0);
-      // Commit while the last image is still being hashed: the hash reads the backup copy, never the overlay.
+      // Commit while the last image is still being hashed: the hash reads the backup copy, never the base.
       if (snap) {
         const commitStart = performance.now();
         await step(ctx, run, 'blockcommit', () => commitAll(host, vm.name, snap!.overlays, t), log).finally(() => { durations.commit_ms = Math.round(performance.now() - commitStart); });
@@ -115,7 +114,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
       ...(opts.baculaJobId ? { bacula_job_id: opts.baculaJobId } : {}), vmbackup_version: VERSION,
     };
     await ctx.storage.writeFile(partialCtl, MANIFEST_FILE, JSON.stringify(manifest, null, 2) + '\n');
-    await step(ctx, run, 'post-checks', () => postChecks(host, vm, pre.state, pre.disks.copy, partialCtl, manifest), log);
+    await step(ctx, run, 'post-checks', () => postChecks(host, vm, pre.state, pre.disks.copy, partialCtl, partialHv, manifest), log);
     await step(ctx, run, 'publish', () => ctx.storage.publish(vm.hypervisor, vm.name, id), log);
     run.sizeBytes = manifest.total_size_bytes;
   } catch (e) {

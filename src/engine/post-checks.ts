@@ -1,5 +1,6 @@
 // seed 002's post-backup validation, before the backup is published: the VM is as it was, no
-// overlay remains, every file is there and non-empty, and checksums.sha256 matches the manifest.
+// overlay remains, every file is there and non-empty, checksums.sha256 matches the manifest, and
+// every qcow2 passes `qemu-img check`.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHECKSUM_FILE, isOurOverlay } from '../core/backup-layout.js';
@@ -8,7 +9,7 @@ import { parseChecksums, type Manifest } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
 import type { Host } from './hosts.js';
 
-export async function postChecks(host: Host, vm: Vm, stateBefore: string, copied: readonly DomainDisk[], dir: string, m: Manifest): Promise<void> {
+export async function postChecks(host: Host, vm: Vm, stateBefore: string, copied: readonly DomainDisk[], dir: string, dirHv: string, m: Manifest): Promise<void> {
   const problems: string[] = [];
   const state = await host.virsh.domstate(vm.name);
   if (stateBefore === 'running' && state !== 'running') problems.push(`VM is ${state} after the backup (was running)`);
@@ -25,6 +26,11 @@ export async function postChecks(host: Host, vm: Vm, stateBefore: string, copied
     if (size <= 0) problems.push(`${f.path} is ${size < 0 ? 'missing' : 'empty'}`);
     else if (size !== f.size_bytes) problems.push(`${f.path} is ${size} bytes, manifest says ${f.size_bytes}`);
     if (sums.entries.get(f.path) !== f.sha256) problems.push(`${f.path}: ${CHECKSUM_FILE} and the manifest disagree`);
+    // The image's own structure (headers, tables, refcounts; not the data): qemu-img must accept what we publish.
+    if (f.format === 'qcow2' && size > 0) {
+      const c = await host.qemuImg.check(`${dirHv}/${f.path}`, 'qcow2');
+      if (!c.ok) problems.push(`${f.path} fails qemu-img check: ${c.detail.split('\n').slice(0, 3).join(' ')}`);
+    }
   }
   if (!m.files.some((f) => f.path === `${vm.name}.xml`)) problems.push('VM XML is missing');
   if (problems.length) throw new Error(`post-checks failed: ${problems.join('; ')}`);

@@ -12,7 +12,7 @@ describe('virsh/qemu-img output parsers', () => {
       { filename: '/o.qcow2', format: 'qcow2', 'virtual-size': 10, 'actual-size': 5, 'full-backing-filename': '/b.qcow2', 'backing-filename-format': 'qcow2', 'format-specific': { type: 'qcow2', data: { 'data-file': '/dev/x' } } },
       { filename: '/b.qcow2', format: 'qcow2', 'virtual-size': 10, 'actual-size': 7 },
     ]));
-    assert.deepEqual(top, { filename: '/o.qcow2', format: 'qcow2', virtualSize: 10, actualSize: 5, backingFilename: '/b.qcow2', backingFormat: 'qcow2', dataFile: '/dev/x', dirty: false });
+    assert.deepEqual(top, { filename: '/o.qcow2', format: 'qcow2', virtualSize: 10, actualSize: 5, backingFilename: '/b.qcow2', backingFormat: 'qcow2', dataFile: '/dev/x', dirty: false, encrypted: false });
     assert.equal(base!.backingFilename, undefined);
   });
   test('blockjob --info --raw', () => {

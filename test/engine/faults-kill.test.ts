@@ -5,8 +5,9 @@
 // `.partial`, take the lock over, and report every action as a warning.
 // Also: a second backup of a VM that is being backed up exits 75 ("is busy"), also when it comes
 // from another vmbackup with its own state dir.
-// The copy is slowed with a rate-limited qemu-img first on PATH (local transport only): the
-// real copy runs, just slowly enough to be killed mid-way. The local tests use a private clone
+// The copy is slowed with a rate-limited qemu-img first on PATH (local transport only, with
+// settings.backup.image_writer: qemu-img): the real copy runs, just slowly enough to be killed
+// mid-way. faults-stream.test.ts kills vmbackup's own streaming writer. The local tests use a private clone
 // of lab-noos (cloneNoos), so nobody else's backups of lab-noos can collide with them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -56,7 +57,7 @@ describe('faults: process killed mid-copy, concurrent runs', () => {
     const noos = await cloneNoos(lab, 'kill');
     const VM = noos.name;
     const dir = await scratchDir('kill');
-    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)] });
+    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img' });
     t.after(async () => { await repairLab(env, [noos.ref]); await env.cleanup(); await noos.cleanup(); await rm(dir, { recursive: true, force: true }); });
     const prev = await goodBackup(env, VM);
     await sleep(1100);
@@ -91,7 +92,7 @@ describe('faults: process killed mid-copy, concurrent runs', () => {
     const noos = await cloneNoos(lab, 'kcln');
     const VM = noos.name;
     const dir = await scratchDir('kill-cleanup');
-    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)] });
+    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img' });
     t.after(async () => { await repairLab(env, [noos.ref]); await env.cleanup(); await noos.cleanup(); await rm(dir, { recursive: true, force: true }); });
     const prev = await goodBackup(env, VM);
     await sleep(1100);
@@ -159,7 +160,7 @@ describe('faults: process killed mid-copy, concurrent runs', () => {
     const noos = await cloneNoos(lab, 'busy');
     const VM = noos.name;
     const dir = await scratchDir('busy');
-    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)] });
+    const env = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img' });
     t.after(async () => { await repairLab(env, [noos.ref]); await env.cleanup(); await noos.cleanup(); await rm(dir, { recursive: true, force: true }); });
     const first = env.spawn(['backup', VM, '--json'], { env: await slowQemuImg(dir, '512K') }); // ~10 s of copying
     const partial = await waitFor('the first backup to be copying', async () => (await findPartials(env.storage))[0], 30_000, 100);
@@ -184,11 +185,11 @@ describe('faults: process killed mid-copy, concurrent runs', () => {
     const noos = await cloneNoos(lab, 'two');
     const VM = noos.name;
     const dir = await scratchDir('two-instances');
-    const a = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)] });
+    const a = await faultEnv(lab, { extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img' });
     // Another control-host process (a manual run with another --state-dir, a second director):
     // its lock is elsewhere, the storage and the hypervisor are the same.
     const b = await faultEnv(lab, {
-      extraVms: [scratchVmPolicy(VM)],
+      extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img',
       mutate: (p) => {
         p.settings.storage_root = a.storage;
         for (const h of p.hypervisors) h.storage_root = h.transport === 'local' ? a.storage : a.remoteStorage;

@@ -151,7 +151,7 @@ describe('faults: backup storage full', () => {
     const dir = await scratchDir('fill-during');
     const noos = await cloneNoos(lab, 'fill');
     const VM = noos.name;
-    const env = await faultEnv(lab, { small: true, extraVms: [scratchVmPolicy(VM)] });
+    const env = await faultEnv(lab, { small: true, extraVms: [scratchVmPolicy(VM)], imageWriter: 'qemu-img' });
     const filler = join(lab.storage.smallDir, `faults-filler-${process.pid}-during`);
     t.after(async () => {
       await rm(filler, { force: true });

@@ -118,6 +118,8 @@ export interface FaultEnvOptions extends Partial<Omit<LabRepoOptions, 'storageRo
   small?: boolean;
   /** Edit the policy (parsed lab.yaml) before the test uses it. */
   mutate?: (policy: { settings: Record<string, unknown>; hypervisors: Record<string, unknown>[]; vms: Record<string, unknown>[] }) => void;
+  /** settings.backup.image_writer: `qemu-img` where a test slows or watches the qemu-img copy (slowQemuImg). */
+  imageWriter?: 'auto' | 'qemu-img';
 }
 
 let envSeq = 0;
@@ -127,12 +129,13 @@ export async function faultEnv(lab: Lab, o: FaultEnvOptions = {}): Promise<Fault
   const storage = join(o.small ? lab.storage.smallDir : lab.storage.dir, sub);
   const remoteStorage = `${o.small ? lab.storage.remoteSmallDir : lab.storage.remoteDir}/${sub}`;
   await mkdir(storage, { recursive: true });
-  const { small: _s, mutate, ...repoOpts } = o;
+  const { small: _s, mutate, imageWriter, ...repoOpts } = o;
   const base = await labEnv(lab, { ...repoOpts, storageRoot: storage, remoteStorageRoot: remoteStorage });
-  if (mutate) {
+  if (mutate || imageWriter) {
     const file = join(base.repo, 'lab.yaml');
     const policy = parse(await readFile(file, 'utf8')) as Parameters<NonNullable<FaultEnvOptions['mutate']>>[0];
-    mutate(policy);
+    if (imageWriter) policy.settings.backup = { ...(policy.settings.backup as object | undefined), image_writer: imageWriter };
+    mutate?.(policy);
     await writeFile(file, stringify(policy));
   }
   const flags = ['--repo', base.repo, '--state-dir', base.stateDir];

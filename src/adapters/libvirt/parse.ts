@@ -1,4 +1,5 @@
 // Pure parsers for virsh and qemu-img output: kept apart from the calls so they are table-tested.
+import type { DataExtent } from '../../core/qcow2-layout.js';
 
 export type DomainState = 'running' | 'paused' | 'shut off' | 'in shutdown' | 'crashed' | 'pmsuspended' | 'idle' | 'unknown';
 
@@ -12,7 +13,6 @@ export function parseVirshList(out: string): Map<string, DomainState> {
   }
   return m;
 }
-
 export interface QemuImageInfo {
   filename: string;
   format: string;
@@ -23,11 +23,13 @@ export interface QemuImageInfo {
   /** qcow2 external data file: refused, data would live outside the image. */
   dataFile?: string;
   dirty: boolean;
+  /** LUKS or legacy AES: its clusters are ciphertext, so only qemu-img may copy it. */
+  encrypted: boolean;
 }
 
 interface RawInfo {
   filename?: string; format?: string; 'virtual-size'?: number; 'actual-size'?: number;
-  'backing-filename'?: string; 'full-backing-filename'?: string; 'backing-filename-format'?: string; dirty?: boolean;
+  'backing-filename'?: string; 'full-backing-filename'?: string; 'backing-filename-format'?: string; dirty?: boolean; encrypted?: boolean;
   'format-specific'?: { data?: { 'data-file'?: string } };
 }
 
@@ -43,7 +45,25 @@ export function parseQemuImgInfo(json: string): QemuImageInfo[] {
     ...(r['backing-filename-format'] ? { backingFormat: r['backing-filename-format'] } : {}),
     ...(r['format-specific']?.data?.['data-file'] ? { dataFile: r['format-specific'].data['data-file'] } : {}),
     dirty: Boolean(r.dirty),
+    encrypted: Boolean(r.encrypted),
   }));
+}
+
+interface RawMapEntry { start?: number; length?: number; depth?: number; zero?: boolean; data?: boolean; offset?: number; compressed?: boolean }
+
+/**
+ * `qemu-img map --output=json` → the extents holding data, each with its offset in the image
+ * file. Null (copy with qemu-img instead) when some data is not stored plainly in this one file:
+ * in a backing file (depth > 0) or compressed (no fixed offset).
+ */
+export function parseQemuImgMap(json: string): DataExtent[] | null {
+  const out: DataExtent[] = [];
+  for (const e of JSON.parse(json) as RawMapEntry[]) {
+    if (!e.data || e.zero) continue;
+    if ((e.depth ?? 0) !== 0 || e.compressed || typeof e.offset !== 'number' || typeof e.start !== 'number' || typeof e.length !== 'number') return null;
+    out.push({ start: e.start, length: e.length, offset: e.offset });
+  }
+  return out;
 }
 
 /** `virsh blockjob DOM DISK --info --raw`: `cur=N end=M` plus the job type, or null when none. */

@@ -1,7 +1,8 @@
 // qemu-img on a hypervisor. Every call names the format (-f, and -F for a backing file): letting
 // qemu probe a guest-writable image's format is how a guest reads host files.
 import type { Transport } from '../transport/transport.js';
-import { parseQemuImgInfo, type QemuImageInfo } from './parse.js';
+import type { DataExtent } from '../../core/qcow2-layout.js';
+import { parseQemuImgInfo, parseQemuImgMap, type QemuImageInfo } from './parse.js';
 
 export const IMAGE_FORMATS = ['qcow2', 'raw'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -18,6 +19,12 @@ export class QemuImg {
   async info(path: string, format: ImageFormat, backingChain = false): Promise<QemuImageInfo[]> {
     const r = await this.transport.run(['qemu-img', 'info', '-U', '-f', format, '--output=json', ...(backingChain ? ['--backing-chain'] : []), path], { timeoutMs: 60_000 });
     return parseQemuImgInfo(r.stdout);
+  }
+
+  /** Where the image's data lives (`qemu-img map`), or null when it cannot be copied plainly. */
+  async map(path: string, format: ImageFormat): Promise<DataExtent[] | null> {
+    const r = await this.transport.run(['qemu-img', 'map', '-f', format, '--output=json', path], { timeoutMs: 300_000 });
+    return parseQemuImgMap(r.stdout);
   }
 
   /** Bytes the converted qcow2 will take (`qemu-img measure`): right even for compressed sources. */

@@ -1,7 +1,7 @@
 // Backup storage as the control host sees it (the NFS share, seed 002's /mnt/backup): list
 // restore points, create and publish `.partial` directories, write small files atomically.
 // Every path is built by core/backup-layout.ts and re-checked here after resolving symlinks.
-import { access, constants, mkdir, readdir, readFile, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BACKUP_ID_RE, backupDir, MANIFEST_FILE, PARTIAL_SUFFIX, VERIFY_FILE, vmDir } from '../../core/backup-layout.js';
 import type { Manifest } from '../../core/manifest.js';
@@ -49,7 +49,9 @@ export class BackupStore {
   async publish(hv: string, vm: string, id: string): Promise<string> {
     const from = await this.confine(backupDir(this.root, hv, vm, id, true));
     const to = backupDir(this.root, hv, vm, id);
+    await syncDir(from); // the entries of the files written into it
     await rename(from, to);
+    await syncDir(vmDir(this.root, hv, vm)); // the rename itself
     return to;
   }
 
@@ -94,6 +96,12 @@ export class BackupStore {
   async size(path: string): Promise<number> {
     try { return (await stat(path)).size; } catch { return -1; }
   }
+}
+
+/** fsync(2) of a directory, so that its entries survive a crash; a file system that refuses it (some NFS setups) is left as it is. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try { await fh.sync(); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e; } finally { await fh.close(); }
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {

@@ -5,7 +5,8 @@ import { open } from 'node:fs/promises';
 
 const CHUNK = 8 * 1024 * 1024;
 
-export async function sha256File(path: string, onProgress?: (bytes: number) => void): Promise<{ sha256: string; bytes: number }> {
+/** `sync`: also flush the file to stable storage (a backup written by another process, before it is published). */
+export async function sha256File(path: string, onProgress?: (bytes: number) => void, opts: { sync?: boolean } = {}): Promise<{ sha256: string; bytes: number }> {
   const fh = await open(path, 'r');
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -18,6 +19,7 @@ export async function sha256File(path: string, onProgress?: (bytes: number) => v
       total += bytesRead;
       onProgress?.(total);
     }
+    if (opts.sync) await fh.datasync();
   } finally {
     await fh.close();
   }

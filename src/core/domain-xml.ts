@@ -96,7 +96,11 @@ export interface RewriteSpec {
   uuid?: string;
   /** target dev → new source file path (and format of the restored image). */
   disks: Record<string, { path: string; format: string }>;
-  /** keep: leave NICs; none: remove every NIC; isolated: attach every NIC to this network. */
+  /**
+   * keep: leave NICs; none: remove every NIC; isolated: attach every NIC to this network, without
+   * the production switch settings (VLAN tags, Open vSwitch port profiles, VF passthrough) that
+   * libvirt refuses on a plain bridge network.
+   */
   network: { mode: 'keep' } | { mode: 'none' } | { mode: 'isolated'; network: string };
   /** New MACs in NIC order; omit to keep (in-place restore). */
   macs?: string[];
@@ -144,9 +148,11 @@ export function rewriteDomainXml(xml: string, spec: RewriteSpec): string {
         else kids(nic).unshift({ mac: [], ':@': { '@_address': spec.macs[i]! } });
       }
       if (spec.network.mode === 'isolated') {
+        // A VF's <driver name='vfio'/> is invalid on any other interface type.
+        const drop = ['source', 'target', 'alias', 'address', 'vlan', 'virtualport', ...(attr(nic, 'type') === 'hostdev' ? ['driver'] : [])];
         nic[':@'] = { '@_type': 'network' };
         const nk = kids(nic);
-        for (let j = nk.length - 1; j >= 0; j--) if (['source', 'target', 'alias', 'address'].includes(tagOf(nk[j]!))) nk.splice(j, 1);
+        for (let j = nk.length - 1; j >= 0; j--) if (drop.includes(tagOf(nk[j]!))) nk.splice(j, 1);
         nk.push({ source: [], ':@': { '@_network': spec.network.network } });
       }
     });
@@ -155,8 +161,10 @@ export function rewriteDomainXml(xml: string, spec: RewriteSpec): string {
 }
 
 /**
- * A copy under a new identity must not fight the original for host files and ports: console log
- * files, file-backed serial ports, fixed agent socket paths and fixed graphics ports.
+ * A copy under a new identity must not fight the original for host files, ports and devices:
+ * console log files, file-backed serial ports, fixed agent socket paths, fixed graphics ports and
+ * fixed tap device names (`<interface><target dev=…/>`: libvirt refuses to start a second
+ * domain with "The … interface already exists"; without it, libvirt names the tap itself).
  */
 function detachHostResources(devices: Node): void {
   for (const tag of ['serial', 'console', 'channel']) {
@@ -175,9 +183,27 @@ function detachHostResources(devices: Node): void {
       }
     }
   }
+  for (const nic of children(devices, 'interface')) {
+    const nk = kids(nic);
+    for (let i = nk.length - 1; i >= 0; i--) if (tagOf(nk[i]!) === 'target') nk.splice(i, 1);
+  }
   for (const g of children(devices, 'graphics')) {
     if (attr(g, 'port') && attr(g, 'port') !== '-1') { setAttr(g, 'port', '-1'); setAttr(g, 'autoport', 'yes'); }
   }
+}
+
+/**
+ * `count` MACs in libvirt's range from `random` (3 bytes a call), distinct from each other and
+ * from `avoid` (the original's), so a copy never shares a MAC with the VM it was made from.
+ */
+export function freshMacs(count: number, avoid: readonly string[], random: () => Uint8Array): string[] {
+  const taken = new Set(avoid.map((m) => m.toLowerCase()));
+  const out: string[] = [];
+  while (out.length < count) {
+    const m = macFromBytes(random());
+    if (!taken.has(m)) { taken.add(m); out.push(m); }
+  }
+  return out;
 }
 
 /** A locally administered unicast MAC in libvirt's 52:54:00 range from 3 random bytes. */

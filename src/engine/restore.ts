@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { acquireLock } from '../adapters/lock.js';
 import { backupDir } from '../core/backup-layout.js';
-import { macFromBytes, parseDomainXml, rewriteDomainXml, type RewriteSpec } from '../core/domain-xml.js';
+import { freshMacs, parseDomainXml, rewriteDomainXml, type RewriteSpec } from '../core/domain-xml.js';
 import type { Vm } from '../core/model.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { newRun, recordRun, step, type EngineContext } from './context.js';
@@ -51,6 +51,11 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       if (!o.force) throw new Error(`a VM named ${name} already exists on ${host.hv.name}; restoring over it needs --force (and the VM shut off)`);
       if (existing !== 'shut off') throw new Error(`${name} is ${existing} on ${host.hv.name}; shut it off before restoring over it`);
     }
+    // Before any disk is copied: a refusal must leave nothing on the target host.
+    const network: RewriteSpec['network'] = o.network === 'none' ? { mode: 'none' } : o.network === 'isolated' ? { mode: 'isolated', network: host.hv.isolatedNetwork } : { mode: 'keep' };
+    if (network.mode === 'isolated' && original.interfaces.length && !(await host.virsh.networkActive(host.hv.isolatedNetwork))) {
+      throw new Error(`isolated network ${host.hv.isolatedNetwork} is not active on ${host.hv.name} (define it, or use --network none)`);
+    }
     const sameHost = host.hv.name === vm.hypervisor;
     const disks: RewriteSpec['disks'] = {};
     const moves: { tmp: string; final: string }[] = [];
@@ -73,13 +78,9 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       for (const m of moves) await host.fs.removeFile(m.tmp).catch(() => undefined);
       throw e;
     });
-    const network: RewriteSpec['network'] = o.network === 'none' ? { mode: 'none' } : o.network === 'isolated' ? { mode: 'isolated', network: host.hv.isolatedNetwork } : { mode: 'keep' };
-    if (network.mode === 'isolated' && original.interfaces.length && !(await host.virsh.networkActive(host.hv.isolatedNetwork))) {
-      throw new Error(`isolated network ${host.hv.isolatedNetwork} is not active on ${host.hv.name} (define it, or use --network none)`);
-    }
     const newXml = rewriteDomainXml(xml, {
       name, disks, network,
-      ...(keepIdentity ? {} : { uuid: randomUUID(), macs: original.interfaces.map(() => macFromBytes(randomBytes(3))) }),
+      ...(keepIdentity ? {} : { uuid: randomUUID(), macs: freshMacs(original.interfaces.length, original.interfaces.flatMap((i) => (i.mac ? [i.mac] : [])), () => randomBytes(3)) }),
     });
     await step(ctx, run, 'define', async () => {
       if (existing !== undefined) await host.virsh.undefine(name);

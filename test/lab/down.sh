@@ -3,7 +3,8 @@
 #
 # Stops only processes the lab started: each one is named by a pid file under $LAB_DIR holding
 # "PID COMM STARTTIME", and is signalled only if /proc/PID still shows that comm and start time.
-# Removes the lab's VMs, network namespaces, the small-storage tmpfs and $LAB_DIR.
+# Removes the lab's VMs, libvirt networks and their bridges, network namespaces, the
+# small-storage tmpfs and $LAB_DIR.
 #   --purge  also delete $VMBACKUP_LAB_CACHE (agent VM kit, downloaded debs, capability cache).
 # Installed packages and the libvirt-qemu user are left in place.
 set -uo pipefail    # no -e: carry on removing the rest when one part is already gone
@@ -12,6 +13,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_LOG_TAG=down
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=net.sh
+source "$HERE/net.sh"
 cd /
 
 PURGE=0
@@ -76,6 +79,9 @@ stop_local() {
     # shellcheck disable=SC2086
     [ -z "$vms" ] || remove_domains local $vms
   fi
+  # The lab networks (after the VMs on them): libvirt keeps a network's status in the real
+  # /run/libvirt/network, so undefine them even in our own libvirtd. Then their bridges.
+  remove_networks
   stop_leftover_qemus "$d"
   stop_recorded "$d/pids/libvirtd.pid"
   stop_recorded "$d/pids/virtlogd.pid"

@@ -25,6 +25,27 @@ export interface LabDisk {
   pattern: LabPatternRun[];
 }
 
+export interface LabNic {
+  mac: string;
+  /** The libvirt network it is attached to (`<interface type='network'>`). */
+  network: string;
+  /** A fixed tap device name (`<target dev>`), or null when libvirt picks one (vnetN). */
+  tap: string | null;
+  model: 'virtio';
+}
+
+/**
+ * A libvirt network of the lab. `prod` stands for a production network; `isolated` is the one
+ * restore/test-restore `--network isolated` attach NICs to (the host's `isolated_network`).
+ * Both are bridge-mode networks on bridges with no uplink and no address (see net.sh).
+ */
+export interface LabNetwork {
+  name: string;
+  host: string;
+  bridge: string;
+  role: 'prod' | 'isolated';
+}
+
 export interface LabVm {
   name: string;
   host: string;
@@ -35,6 +56,8 @@ export interface LabVm {
   agent: LabAgent;
   memoryMiB: number;
   disks: LabDisk[];
+  /** Its NICs, in order (absent in a lab.json from before networks were added). */
+  nics?: LabNic[];
 }
 
 export interface LabHost {
@@ -76,7 +99,11 @@ export interface Lab {
     multiDisk: string;
     big: string;
     offline: string;
+    /** The VM with NICs on the prod network (absent in a lab.json from before networks). */
+    net?: string;
   };
+  /** Absent in a lab.json from before networks were added: re-run up.sh. */
+  networks?: LabNetwork[];
   hosts: LabHost[];
   vms: LabVm[];
 }
@@ -104,6 +131,11 @@ export function labVm(lab: Lab, name: string): LabVm {
   const vm = lab.vms.find((v) => v.name === name);
   if (!vm) throw new Error(`no lab VM ${name}`);
   return vm;
+}
+
+/** The lab network with this role on this host, if the lab has one. */
+export function labNetwork(lab: Lab, role: LabNetwork['role'], host = 'local'): LabNetwork | undefined {
+  return lab.networks?.find((n) => n.role === role && n.host === host);
 }
 
 /** argv for `ssh` to a lab host, strict host key checking included; append the remote command. */

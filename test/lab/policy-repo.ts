@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Lab } from './lab.js';
+import { labNetwork, type Lab } from './lab.js';
 
 export interface LabRepoOptions {
   /** Control-host storage root (default: the lab's normal storage). */
@@ -17,6 +17,12 @@ export interface LabRepoOptions {
   backup?: Record<string, unknown>;
 }
 
+/** Where the lab has an isolated network (local), restore/test-restore --network isolated use it. */
+function isolatedOf(lab: Lab, host: string): { isolated_network?: string } {
+  const n = labNetwork(lab, 'isolated', host);
+  return n ? { isolated_network: n.name } : {};
+}
+
 export function labPolicy(lab: Lab, o: LabRepoOptions): Record<string, unknown> {
   const hypervisors = lab.hosts.map((h) => ({
     name: h.name,
@@ -27,6 +33,7 @@ export function labPolicy(lab: Lab, o: LabRepoOptions): Record<string, unknown> 
     min_free_gb: 0,
     libvirt_uri: h.libvirtUri,
     images_dir: h.imagesDir,
+    ...isolatedOf(lab, h.name),
     ...o.hostOverrides?.[h.name],
   }));
   const vms = lab.vms.map((v) => ({

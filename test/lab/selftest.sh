@@ -88,7 +88,13 @@ t_lab_json() {
         const k = "LAB_VM_" + v.name.toUpperCase().replace(/-/g, "_") + "_";
         eq(v.disks.map((d) => d.path).join(" "), env[k + "DISKS"], v.name + " disks");
         eq(v.agent, env[k + "AGENT"], v.name + " agent");
+        eq(v.nics.map((n) => n.mac).join(" "), env[k + "MACS"], v.name + " MACs");
+        eq(v.nics.map((n) => n.network).join(" "), env[k + "NETWORKS"], v.name + " NIC networks");
+        eq(v.nics.map((n) => n.tap ?? "-").join(" "), env[k + "NIC_TAPS"], v.name + " NIC taps");
       }
+      eq(lab.networks.map((n) => n.name).join(" "), env.LAB_NETWORKS, "networks");
+      for (const n of lab.networks) eq(n.bridge, env["LAB_NETWORK_" + n.name.toUpperCase().replace(/-/g, "_") + "_BRIDGE"], n.name + " bridge");
+      eq(lab.roles.net, env.LAB_VM_NET, "role net");
       console.log("lab.json agrees with lab.env:", lab.hosts.length, "hosts,", lab.vms.length, "VMs");
     ' "$LAB_DIR"
   else
@@ -279,6 +285,45 @@ t_no_channel() {
 }
 t_offline() { [ "$(vsh "$(vmv "$LAB_VM_OFFLINE" HOST)" domstate "$LAB_VM_OFFLINE")" = "shut off" ]; }
 
+# --- libvirt networks and the VM with NICs ----------------------------------------------------
+
+netv() { local v; v="LAB_NETWORK_$(key "$1")_$2"; echo "${!v}"; }   # netv NETWORK FIELD
+# Every lab network is active on its bridge, and the bridge is isolated: no address on the host
+# side, and no port but VMs' tap devices, so no uplink to anywhere.
+t_networks() {
+  local n h br ports addrs p
+  for n in $LAB_NETWORKS; do
+    h=$(netv "$n" HOST); br=$(netv "$n" BRIDGE)
+    local_on "$h" virsh -q -c qemu:///system net-info "$n" | grep -q '^Active: *yes' || { echo "$n: not active"; return 1; }
+    local_on "$h" virsh -q -c qemu:///system net-info "$n" | grep -qx "Bridge: *$br" || { echo "$n: not on bridge $br"; return 1; }
+    addrs=$(local_on "$h" ip -o addr show dev "$br")
+    [ -z "$addrs" ] || { echo "$br has addresses: $addrs"; return 1; }
+    ports=$(local_on "$h" ip -o link show master "$br" | awk -F': ' '{print $2}' | sed 's/@.*//')
+    echo "$n on $br, ports: $(echo "$ports" | tr '\n' ' ')"
+    for p in $ports; do
+      local_on "$h" ip -d link show dev "$p" | grep -q 'tun type tap' || { echo "$br: port $p is not a VM's tap"; return 1; }
+    done
+  done
+}
+# The VM with NICs: its persistent definition has the described MACs on the described networks,
+# and each of its running NICs is a tap (with the described name, if fixed) on that network's bridge.
+t_net_vm_nics() {
+  local vm=$LAB_VM_NET h; h=$(vmv "$vm" HOST)
+  local got macs=() nets=() taps=() i tap master
+  got=$(local_on "$h" virsh -q -c qemu:///system domiflist "$vm" --inactive | awk '{print $3 "@" $5}' | tr '\n' ' ' | sed 's/ $//')
+  read -ra macs <<<"$(vmv "$vm" MACS)"; read -ra nets <<<"$(vmv "$vm" NETWORKS)"; read -ra taps <<<"$(vmv "$vm" NIC_TAPS)"
+  local want=""; for i in "${!macs[@]}"; do want+="${want:+ }${nets[$i]}@${macs[$i]}"; done
+  echo "defined: $got / described: $want"
+  [ -n "$want" ] && [ "$got" = "$want" ] || return 1
+  for i in "${!macs[@]}"; do
+    tap=$(local_on "$h" virsh -q -c qemu:///system domiflist "$vm" | awk -v m="${macs[$i]}" '$5 == m {print $1}')
+    master=$(local_on "$h" ip -o link show dev "$tap" | sed -n 's/.* master \([^ ]*\) .*/\1/p')
+    echo "${macs[$i]}: tap $tap on $master"
+    [ "$master" = "$(netv "${nets[$i]}" BRIDGE)" ] || return 1
+    [ "${taps[$i]}" = - ] || [ "${taps[$i]}" = "$tap" ] || { echo "tap should be ${taps[$i]}"; return 1; }
+  done
+}
+
 # --- storage ------------------------------------------------------------------------------------
 
 t_small_storage_size() {
@@ -346,6 +391,8 @@ main() {
 
   check "$LAB_VM_NO_CHANNEL: agent command says 'not configured'" t_no_channel
   check "$LAB_VM_OFFLINE: is shut off" t_offline
+  check "networks $LAB_NETWORKS: active, on address-less bridges with no uplink" t_networks
+  check "$LAB_VM_NET: NICs with the described MACs, taps on the described networks' bridges" t_net_vm_nics
   check "small storage: tmpfs of $LAB_SMALL_STORAGE_BYTES bytes, empty" t_small_storage_size
   check "$LAB_VM_BIG: copy into the small storage fails with ENOSPC" t_storage_full
   check "all VMs in their described state, on their base disks" t_vms_as_described

@@ -4,8 +4,8 @@
 # What it builds (see README.md): the host's own libvirtd (qemu:///system) plus an sshd on
 # 127.0.0.1:$VMBACKUP_LAB_SSH_PORT; N "hypervisors" hv1..hvN in network namespaces, each with
 # its own libvirtd, sshd (10.250.0.1N:22) and VMs; small VMs (OS-less ones, one with a real
-# qemu-guest-agent); backup storage plus a 64 MiB "storage full" tmpfs; an ssh key pair and a
-# known_hosts file. Everything a test needs is written to $LAB_DIR/lab.env and lab.json.
+# qemu-guest-agent, one with NICs); two isolated libvirt networks on the local libvirtd (net.sh);
+# backup storage plus a 64 MiB "storage full" tmpfs; an ssh key pair and a known_hosts file. Everything a test needs is written to $LAB_DIR/lab.env and lab.json.
 #
 # Debian 12, run as root. Works without systemd as PID 1. Tear down with down.sh.
 set -euo pipefail
@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_LOG_TAG=up
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=net.sh
+source "$HERE/net.sh"
 
 # ---------------------------------------------------------------------------------------------
 # The VM inventory. Disk specs are TARGET:VIRTUAL_MIB:CONTENT, where CONTENT is a data pattern
@@ -26,9 +28,9 @@ declare -A PATTERN=(
   [big]="0xb1:0:83886080"                         # 80 MiB: larger than the small storage
 )
 VMS=()
-declare -A VM_HOST VM_MEM VM_OS VM_AGENT VM_STATE VM_DISKSPEC VM_TYPE
+declare -A VM_HOST VM_MEM VM_OS VM_AGENT VM_STATE VM_DISKSPEC VM_TYPE VM_NICS
 ROLE_NOOS=lab-noos ROLE_AGENT=lab-agent ROLE_DEAD_AGENT=lab-noos ROLE_NO_CHANNEL=hv2-vm1
-ROLE_MULTIDISK=hv1-vm1 ROLE_BIG=hv2-vm1 ROLE_OFFLINE=hv2-vm2
+ROLE_MULTIDISK=hv1-vm1 ROLE_BIG=hv2-vm1 ROLE_OFFLINE=hv2-vm2 ROLE_NET=lab-net
 
 # add_vm NAME HOST MEMORY_MIB OS(none|linux) AGENT(live|dead|none) STATE(running|shutoff) DISK...
 #   AGENT: live = channel + real agent, dead = channel but no agent, none = no channel at all.
@@ -40,6 +42,10 @@ add_vm() {
 define_inventory() {
   add_vm lab-noos local 64 none dead running vda:1024:std
   [ "$LAB_AGENT" = 1 ] && add_vm lab-agent local 128 linux live running vda:256:ext4
+  # NICs for restore --network keep|none|isolated, as MAC@NETWORK[@TAP] (see net.sh). Fixed MACs;
+  # the first NIC also has a fixed tap name, as some production VMs do (a copy must not reuse it).
+  add_vm lab-net local 64 none none running vda:64:small
+  VM_NICS[lab-net]="52:54:00:1a:b0:01@lab-prod@labnet-eth0 52:54:00:1a:b0:02@lab-prod"
   add_vm hv1-vm1 hv1 64 none dead running vda:1024:std vdb:256:small
   add_vm hv2-vm1 hv2 64 none none running vda:1024:big
   add_vm hv2-vm2 hv2 64 none dead shutoff vda:1024:std
@@ -438,7 +444,7 @@ make_disk() {
 
 # domain_xml VM VIRT_TYPE: the libvirt XML, kept close to what virt-install makes on RHEL.
 domain_xml() {
-  local vm=$1 type=$2 spec t mib content
+  local vm=$1 type=$2 spec t mib content mac net tap
   echo "<domain type='$type'>"
   echo "  <name>$vm</name>"
   echo "  <memory unit='MiB'>${VM_MEM[$vm]}</memory>"
@@ -467,6 +473,11 @@ domain_xml() {
     echo "      <source file='$(disk_path "$vm" "$t")'/>"
     echo "      <target dev='$t' bus='virtio'/>"
     echo "    </disk>"
+  done
+  for spec in ${VM_NICS[$vm]:-}; do
+    IFS=@ read -r mac net tap <<<"$spec"
+    # No option ROM: SeaBIOS would otherwise netboot iPXE on it and spin under TCG.
+    echo "    <interface type='network'><mac address='$mac'/><source network='$net'/>${tap:+<target dev='$tap'/>}<model type='virtio'/><rom enabled='no'/></interface>"
   done
   if [ "${VM_AGENT[$vm]}" != none ]; then
     echo "    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
@@ -563,6 +574,9 @@ kv() {
   printf "%s='%s'\n" "$1" "$2" >> "$ENV_TMP"
 }
 
+vm_nic_field() { # vm_nic_field VM 1|2|3: the NICs' MACs, networks or tap names ('-': libvirt's choice)
+  local s f out=(); for s in ${VM_NICS[$1]:-}; do f=$(cut -d@ -f"$2" <<<"$s"); out+=("${f:--}"); done; echo "${out[*]}"
+}
 vm_targets() { local s out=(); for s in ${VM_DISKSPEC[$1]}; do out+=("${s%%:*}"); done; echo "${out[*]}"; }
 host_vms() { local vm out=(); for vm in "${VMS[@]}"; do [ "${VM_HOST[$vm]}" = "$1" ] && out+=("$vm"); done; echo "${out[*]}"; }
 host_storage() { if [ "$1" = local ]; then echo "$LAB_DIR/storage/$2"; elif [ "$2" = backup ]; then echo "$LAB_REMOTE_STORAGE"; else echo "$LAB_REMOTE_SMALL_STORAGE"; fi; }
@@ -612,6 +626,18 @@ write_lab_env() {
   kv LAB_VM_MULTIDISK "$ROLE_MULTIDISK"
   kv LAB_VM_BIG "$ROLE_BIG"
   kv LAB_VM_OFFLINE "$ROLE_OFFLINE"
+  kv LAB_VM_NET "$ROLE_NET"
+  kv LAB_NET_PROD "$(network_by_role prod)"
+  kv LAB_NET_ISOLATED "$(network_by_role isolated)"
+  kv LAB_NETWORKS "$(lab_network_names | tr '\n' ' ' | sed 's/ $//')"
+  local n N
+  for n in $(lab_network_names); do
+    N=LAB_NETWORK_$(key_of "$n")
+    kv "${N}_NAME" "$n"
+    kv "${N}_HOST" "$LAB_NETWORK_HOST"
+    kv "${N}_BRIDGE" "$(network_bridge "$n")"
+    kv "${N}_ROLE" "$(network_role "$n")"
+  done
   for h in $(lab_host_names); do
     H=LAB_HOST_$(key_of "$h")
     kv "${H}_NAME" "$h"
@@ -644,6 +670,9 @@ write_lab_env() {
     kv "${V}_TARGETS" "$(vm_targets "$vm")"
     kv "${V}_DISKS" "${paths[*]}"
     kv "${V}_LAB_DISKS" "${labpaths[*]}"
+    kv "${V}_MACS" "$(vm_nic_field "$vm" 1)"
+    kv "${V}_NETWORKS" "$(vm_nic_field "$vm" 2)"
+    kv "${V}_NIC_TAPS" "$(vm_nic_field "$vm" 3)"
     for t in $(vm_targets "$vm"); do
       kv "${V}_$(key_of "$t")_PATTERN" "$(pattern_of "$vm" "$t")"
       kv "${V}_$(key_of "$t")_VIRTUAL_BYTES" "$(size_of "$vm" "$t")"
@@ -658,7 +687,7 @@ js_list() { local first=1 x; printf '['; for x in "$@"; do [ $first = 1 ] || pri
 js_or_null() { if [ -n "$1" ]; then js "$1"; else printf null; fi; }
 
 write_lab_json() {
-  local h vm t n first spec byte off len o=$LAB_DIR/lab.json.tmp opts=()
+  local h vm t n first spec byte off len o=$LAB_DIR/lab.json.tmp opts=() nic nf mac net tap
   mapfile -t opts < <(lab_ssh_opts)
   {
     printf '{\n  "version": 1,\n  "labDir": %s,\n  "createdAt": %s,\n' "$(js "$LAB_DIR")" "$(js "$(date -Is)")"
@@ -670,9 +699,17 @@ write_lab_json() {
     printf '  "storage": {"dir": %s, "smallDir": %s, "smallBytes": %s, "remoteDir": %s, "remoteSmallDir": %s},\n' \
       "$(js "$LAB_DIR/storage/backup")" "$(js "$LAB_DIR/storage/small")" $((LAB_SMALL_MIB * 1048576)) \
       "$(js "$LAB_REMOTE_STORAGE")" "$(js "$LAB_REMOTE_SMALL_STORAGE")"
-    printf '  "roles": {"noos": %s, "agent": %s, "deadAgent": %s, "noChannel": %s, "multiDisk": %s, "big": %s, "offline": %s},\n' \
+    printf '  "roles": {"noos": %s, "agent": %s, "deadAgent": %s, "noChannel": %s, "multiDisk": %s, "big": %s, "offline": %s, "net": %s},\n' \
       "$(js "$ROLE_NOOS")" "$(js_or_null "$ROLE_AGENT")" "$(js "$ROLE_DEAD_AGENT")" "$(js "$ROLE_NO_CHANNEL")" \
-      "$(js "$ROLE_MULTIDISK")" "$(js "$ROLE_BIG")" "$(js "$ROLE_OFFLINE")"
+      "$(js "$ROLE_MULTIDISK")" "$(js "$ROLE_BIG")" "$(js "$ROLE_OFFLINE")" "$(js "$ROLE_NET")"
+    printf '  "networks": ['
+    first=1
+    for n in $(lab_network_names); do
+      [ $first = 1 ] || printf ','; first=0
+      printf '\n    {"name": %s, "host": %s, "bridge": %s, "role": %s}' "$(js "$n")" "$(js "$LAB_NETWORK_HOST")" \
+        "$(js "$(network_bridge "$n")")" "$(js "$(network_role "$n")")"
+    done
+    printf '\n  ],\n'
     printf '  "hosts": [\n'
     first=1
     for h in $(lab_host_names); do
@@ -710,6 +747,13 @@ write_lab_json() {
         done
         printf ']}'
       done
+      printf '],\n     "nics": ['
+      nf=1
+      for nic in ${VM_NICS[$vm]:-}; do
+        [ $nf = 1 ] || printf ', '; nf=0
+        IFS=@ read -r mac net tap <<<"$nic"
+        printf '{"mac": %s, "network": %s, "tap": %s, "model": "virtio"}' "$(js "$mac")" "$(js "$net")" "$(js_or_null "$tap")"
+      done
       printf ']}'
     done
     printf '\n  ]\n}\n'
@@ -735,6 +779,8 @@ main() {
   ensure_libvirt_user
 
   start_libvirtd local
+  local n
+  for n in $(lab_network_names); do ensure_network "$n"; done
   [ "$LAB_AGENT" = 1 ] && build_agent_kit
   local vm h i
   # The agent VM boots for ~5 s (TCG): start it first and set up the rest meanwhile.

@@ -15,8 +15,6 @@ export interface SnapshotResult {
 
 export interface SnapshotTimeouts { freezeSec: number; commitSec: number; /** Re-ping the agent right before freezing. */ agentSec?: number }
 
-const AGENT_TROUBLE = /agent|quiesce|fsfreeze|freeze/i;
-
 /** Snapshot `copy` disks externally; everything else gets snapshot=no. Thaw always runs after a quiesce attempt. */
 export async function takeSnapshot(host: Host, vm: string, id: string, copy: readonly DomainDisk[], all: readonly DomainDisk[], quiesceWanted: boolean, t: SnapshotTimeouts): Promise<SnapshotResult> {
   const overlays = new Map<string, { base: string; overlay: string }>();
@@ -27,7 +25,7 @@ export async function takeSnapshot(host: Host, vm: string, id: string, copy: rea
   const name = `vmbackup-${id}`;
   let quiesce = quiesceWanted;
   // The pre-checks pinged the agent, but pre_backup_commands may have run since: ask again right
-  // before freezing. A freeze sent to a hung agent waits inside libvirtd however we time it out.
+  // before freezing, so a hung agent is found by a cheap ping rather than by a freeze.
   if (quiesce && t.agentSec !== undefined && !(await host.virsh.agentPing(vm, t.agentSec))) {
     warnings.push(`guest agent stopped answering before the freeze: fell back to a crash-consistent snapshot`);
     quiesce = false;
@@ -36,30 +34,42 @@ export async function takeSnapshot(host: Host, vm: string, id: string, copy: rea
     await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
     return { overlays, consistency: 'crash', warnings, freezeMs: 0 };
   }
+  // We freeze, snapshot and thaw ourselves (not `--quiesce`), so every step has our deadline: the
+  // freeze is bounded inside libvirt by the agent timeout, the snapshot by what is left of the
+  // freeze budget, and the thaw always runs, followed by guest-fsfreeze-status.
   const t0 = performance.now();
-  let freezeMs = 0;
+  const deadline = t0 + t.freezeSec * 1000;
+  let thawed = false;
+  const thaw = async (): Promise<void> => { if (!thawed) { thawed = true; await ensureThawed(host, vm, warnings); } };
   try {
-    // libvirt freezes, snapshots and thaws; our timeout bounds how long that may take.
-    await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, true, t.freezeSec * 1000);
-    freezeMs = performance.now() - t0;
-    return { overlays, consistency: 'application', warnings, freezeMs };
-  } catch (e) {
-    freezeMs = performance.now() - t0;
-    const msg = (e as Error).message;
-    if (!AGENT_TROUBLE.test(msg) && !/timed out/.test(msg)) throw e;
-    await ensureThawed(host, vm, warnings);
-    // The snapshot may have been taken before the failure (e.g. the thaw step failed): look before retrying.
-    const live = await host.virsh.info(vm);
-    const onOverlay = live.disks.some((d) => [...overlays.values()].some((o) => o.overlay === d.source));
-    if (onOverlay) {
-      warnings.push(`quiesced snapshot reported an error after it was taken (${msg.split(': ').slice(-1)[0]})`);
-      return { overlays, consistency: 'application', warnings, freezeMs };
+    const f = await host.virsh.freeze(vm, t.freezeSec);
+    if (!f.ok) {
+      await thaw(); // a freeze that lands late must meet a thaw queued behind it
+      warnings.push(`quiesce failed (${f.error}): fell back to a crash-consistent snapshot`);
+      await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
+      return { overlays, consistency: 'crash', warnings, freezeMs: performance.now() - t0 };
     }
-    warnings.push(`quiesce failed (${msg.split(': ').slice(-1)[0]}): fell back to a crash-consistent snapshot`);
-    await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
-    return { overlays, consistency: 'crash', warnings, freezeMs };
+    if (f.frozen === 0) warnings.push('the guest agent froze no filesystems: the snapshot is only crash-consistent inside the guest');
+    try {
+      await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false, Math.max(1000, deadline - performance.now()));
+    } catch (e) {
+      const msg = (e as Error).message;
+      await thaw();
+      // The snapshot may have completed inside libvirtd after our deadline: look before retrying.
+      const live = await host.virsh.info(vm);
+      if (live.disks.some((d) => [...overlays.values()].some((o) => o.overlay === d.source))) {
+        warnings.push(`the snapshot outlasted the ${t.freezeSec} s freeze budget (${msg.split(': ').slice(-1)[0]}); the guest was thawed first, so the copy is crash-consistent`);
+        return { overlays, consistency: 'crash', warnings, freezeMs: performance.now() - t0 };
+      }
+      if (!/timed out/.test(msg)) throw e;
+      warnings.push(`snapshot of the frozen guest timed out after ${t.freezeSec} s: thawed, then fell back to a crash-consistent snapshot`);
+      await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
+      return { overlays, consistency: 'crash', warnings, freezeMs: performance.now() - t0 };
+    }
+    await thaw();
+    return { overlays, consistency: 'application', warnings, freezeMs: performance.now() - t0 };
   } finally {
-    await ensureThawed(host, vm, warnings);
+    await thaw();
   }
 }
 

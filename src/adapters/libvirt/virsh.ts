@@ -57,9 +57,24 @@ export class Virsh {
     return r.exitCode === 0 ? parseFreezeStatus(r.stdout) : 'unknown';
   }
 
-  /** Thaw; harmless when nothing is frozen. */
+  /**
+   * Freeze the guest's filesystems through the agent, bounded by `timeoutSec` inside libvirt too
+   * (a hung agent makes the command fail instead of holding libvirtd). Returns how many froze.
+   */
+  async freeze(vm: string, timeoutSec: number): Promise<{ ok: true; frozen: number } | { ok: false; error: string }> {
+    const r = await this.transport.run(this.argv('qemu-agent-command', '--domain', vm, '--timeout', String(timeoutSec), '{"execute":"guest-fsfreeze-freeze"}'), { timeoutMs: (timeoutSec + 10) * 1000, allowFailure: true });
+    if (r.exitCode !== 0) return { ok: false, error: (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}` };
+    const n = Number((JSON.parse(r.stdout) as { return?: unknown }).return);
+    return { ok: true, frozen: Number.isFinite(n) ? n : 0 };
+  }
+
+  /**
+   * Thaw; harmless when nothing is frozen. Through the agent with a timeout first (libvirt may not
+   * know of a freeze it did not make), then libvirt's own domfsthaw.
+   */
   async thaw(vm: string): Promise<void> {
-    await this.transport.run(this.argv('domfsthaw', '--domain', vm), { timeoutMs: this.t.quickMs, allowFailure: true });
+    const r = await this.transport.run(this.argv('qemu-agent-command', '--domain', vm, '--timeout', '10', '{"execute":"guest-fsfreeze-thaw"}'), { timeoutMs: this.t.quickMs, allowFailure: true });
+    if (r.exitCode !== 0) await this.transport.run(this.argv('domfsthaw', '--domain', vm), { timeoutMs: this.t.quickMs, allowFailure: true });
   }
 
   /** External, disk-only, atomic snapshot without libvirt metadata; `overlays` maps target → overlay file. */

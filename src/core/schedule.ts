@@ -175,10 +175,14 @@ export function nextRuns(s: Schedule, fromIso: string, count: number, timeZone: 
   return memo(runCache, key, () => computeRuns(s, parsed.cron, from, count, timeZone)).slice();
 }
 
+const cronJobs = new Map<string, Cron>();
+
 function computeRuns(s: Schedule, cron: string, from: Date, count: number, timeZone: string): string[] {
   // croner's fixed-offset mode gives the same answers for UTC without its (slow) Intl lookups.
   const zone = timeZone === 'UTC' || timeZone === 'Etc/UTC' ? { utcOffset: 0 } : { timezone: timeZone };
-  const job = new Cron(cron, { ...zone, paused: true, legacyMode: true });
+  // One paused Cron per expression and zone: every VM's last backup differs (so the run memo
+  // misses), but the expressions repeat; nextRun(cursor) reads no other state.
+  const job = memo(cronJobs, `${cron}|${timeZone}`, () => new Cron(cron, { ...zone, paused: true, legacyMode: true }));
   const out: string[] = [];
   let cursor: Date = from;
   // A filter keeps at least one run in five (even weeks: 1 in 2-3; first week: 1 in 4-5), so

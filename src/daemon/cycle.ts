@@ -19,6 +19,7 @@ import type { StateStore } from '../adapters/store/state-store.js';
 import { Hosts } from '../engine/hosts.js';
 import type { EngineContext, Notifier } from '../engine/context.js';
 import { applyDesired, type ApplyTargets } from './apply.js';
+import { DirectorReloadError } from '../adapters/bacula/director-config.js';
 import { readDaemonState, saveDaemonState, type DaemonState } from './daemon-state.js';
 import { executePlan, type ActionResult } from './execute.js';
 import { gatherObserved } from './observe.js';
@@ -44,6 +45,15 @@ export interface CycleDeps {
   trust?: { allowedSignersFile?: string; gpgKeyring?: string };
   pushStatus: boolean;
   stopping: () => boolean;
+  /**
+   * The branch head the last reconcile ended on (our status commit, or what it fetched), passed
+   * when every trigger only says "the branch moved" (a local source changed, a push webhook). If
+   * the fetched head is still that commit and its policy is applied, the move was our own status
+   * push or a push already reconciled (a local push fires the watcher and its webhook): nothing is
+   * reconciled. Else every status push would start another pass and a failing VM would be retried
+   * back to back.
+   */
+  seenHead?: string;
   /** Called with every finished cycle (metrics). */
   onCycle?: (r: CycleResult) => void;
 }
@@ -60,6 +70,10 @@ export interface CycleResult {
   summary?: FleetSummary;
   digestSchedule?: string;
   timeZone?: string;
+  /** The newest branch head this cycle saw: its status commit, else the fetched commit. */
+  head?: string;
+  /** Nothing reconciled: the branch had not moved since the last reconcile (see CycleDeps.seenHead). */
+  skipped?: boolean;
   ms: number;
 }
 
@@ -71,7 +85,7 @@ async function desiredAt(dir: string, rev: string): Promise<{ desired: DesiredSt
 }
 
 /** Validate and apply `rev`; returns the errors that kept it from being applied (empty = applied). */
-async function attempt(deps: CycleDeps, dir: string, rev: string): Promise<{ errors: string[]; desired?: DesiredState; templates?: Templates }> {
+async function attempt(deps: CycleDeps, dir: string, rev: string): Promise<{ errors: string[]; retry?: boolean; desired?: DesiredState; templates?: Templates }> {
   if (deps.trust) {
     const v = await verifyCommitSignature(dir, rev, deps.trust);
     if (!v.trusted) return { errors: [`commit ${rev.slice(0, 12)} is not trusted: ${v.reason}`] };
@@ -83,7 +97,7 @@ async function attempt(deps: CycleDeps, dir: string, rev: string): Promise<{ err
     const out = await applyDesired(load.desired, at!.templates, deps.targets, deps.env);
     if (out.changed.length) deps.log.info({ revision: rev, files: out.changed, reloaded: out.reloaded }, 'configuration applied');
   } catch (e) {
-    return { errors: [(e as Error).message] };
+    return { errors: [(e as Error).message], ...(e instanceof DirectorReloadError ? { retry: true } : {}) };
   }
   return { errors: [], desired: load.desired, templates: at!.templates };
 }
@@ -92,6 +106,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const t0 = performance.now();
   const log = deps.log.child({ cycle: deps.now().toISOString() });
   const st: DaemonState = readDaemonState(deps.store);
+  const appliedBefore = st.lastAppliedRevision;
   const co = await syncCheckout({ source: deps.source, stateDir: deps.stateDir, branch: deps.branch });
   if (co.fetchError) log.warn({ err: co.fetchError }, 'fetch failed; using the last fetched revision');
   // Status commits (ours) change no policy: the revision that matters is the newest commit
@@ -99,13 +114,15 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const rev = await policyRevision(co.dir, co.commit, st.statusPath ?? 'status');
   let errors: string[] = [];
   let desired: DesiredState | undefined;
-  if (rev === st.lastAttemptedRevision && st.lastAttemptErrors.length) errors = st.lastAttemptErrors; // already alerted
+  if (rev === st.lastAttemptedRevision && st.lastAttemptErrors.length && !st.lastAttemptRetry) errors = st.lastAttemptErrors; // already alerted
   else if (rev !== st.lastAppliedRevision) {
     const a = await attempt(deps, co.dir, rev);
     errors = a.errors;
     st.lastAttemptedRevision = rev;
     st.lastAttemptAt = deps.now().toISOString();
     st.lastAttemptErrors = errors;
+    if (a.retry) st.lastAttemptRetry = true;
+    else delete st.lastAttemptRetry;
     if (!errors.length) {
       const wasBroken = st.alertedRevisions.length > 0 && st.lastAppliedRevision !== undefined;
       desired = a.desired;
@@ -117,7 +134,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
       st.appliedVms = a.desired!.vms.map((v) => v.name);
       st.statusPath = a.desired!.settings.statusPath;
       await deps.notifier.use?.(a.desired!, co.dir);
-      if (wasBroken) { const failed = st.alertedRevisions.at(-1); st.alertedRevisions = []; await deps.notifier.recovered(rev, failed); }
+      if (wasBroken) { const failed = st.alertedRevisions.at(-1); st.alertedRevisions = []; await deps.notifier.recovered(rev, failed !== rev ? failed : undefined); }
     } else if (!st.alertedRevisions.includes(rev)) {
       st.alertedRevisions.push(rev);
       log.error({ revision: rev, errors }, 'revision not applied; the last applied revision stays in force');
@@ -129,8 +146,11 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     if (desired) await deps.notifier.use?.(desired, co.dir);
   }
   await saveDaemonState(deps.store, st);
-  const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], ms: 0 };
-  if (!desired || deps.stopping()) { result.ms = performance.now() - t0; return result; }
+  const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], head: co.commit, ms: 0 };
+  // Not when this cycle just applied a revision: our last status push may sit on top of a new one.
+  const seen = deps.seenHead !== undefined && co.commit === deps.seenHead && rev === appliedBefore;
+  if (seen) log.info({ head: co.commit }, 'the branch has not moved since the last reconcile; nothing to do');
+  if (!desired || deps.stopping() || seen) { result.ms = performance.now() - t0; return { ...result, ...(seen ? { skipped: true } : {}) }; }
 
   const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts: new Hosts(desired), storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
@@ -151,7 +171,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     if (deps.pushStatus) {
       const rendered = renderStatusFiles(statuses, summary, summary.generated_at, { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
       const w = await writeStatus(co.dir, rendered.files, rendered.deletions, statusCommitMessage(summary), undefined, { statusPath: desired.settings.statusPath, branch: deps.branch });
-      if (w.commit) result.statusCommit = w.commit;
+      if (w.commit) { result.statusCommit = w.commit; if (w.pushed || !w.pending) result.head = w.commit; }
       if (w.error) log.warn({ err: w.error, pending: w.pending }, 'status not pushed yet; kept locally');
     }
     st.lastReconcileAt = deps.now().toISOString();

@@ -9,6 +9,8 @@ export interface DaemonState {
   lastAttemptedRevision?: string;
   lastAttemptErrors: string[];
   lastAttemptAt?: string;
+  /** The last attempt failed in a way worth retrying (the director could not be reloaded). */
+  lastAttemptRetry?: boolean;
   lastReconcileAt?: string;
   alertedRevisions: string[];
   removed: Record<string, RemovedVm>;

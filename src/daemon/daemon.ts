@@ -51,6 +51,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   let firstDone = false;
   let last: { summary: FleetSummary; statuses: VmStatus[] } | undefined;
   let digest: { key: string; timer: DigestSchedule } | undefined;
+  let seenHead: string | undefined;
   const keepDigest = (schedule: string | undefined, timeZone: string | undefined): void => {
     const key = `${schedule ?? ''}|${timeZone ?? ''}`;
     if (!schedule || digest?.key === key || o.once) return;
@@ -66,7 +67,10 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
         targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
         ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}) } } : {}),
         pushStatus: o.push, stopping: () => stopping,
+        ...(seenHead && reasons.every((x) => x === 'local change' || x.startsWith('webhook')) ? { seenHead } : {}),
       });
+      seenHead = r.head;
+      if (r.skipped) return;
       if (r.appliedRevision) metrics.setRevision(r.appliedRevision);
       if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
       keepDigest(r.digestSchedule, r.timeZone);
@@ -80,6 +84,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       firstDone = true;
       log.info({ revision: r.revision, applied: r.applied, actions: r.results.length, failed: r.results.filter((x) => !x.ok).length, statusCommit: r.statusCommit, ms: Math.round(r.ms) }, 'reconcile done');
     } catch (e) {
+      seenHead = undefined; // a failed pass has not reconciled anything: the next trigger must
       metrics.recordReconcile(0, false);
       log.error({ err: (e as Error).message }, 'reconcile failed; retrying on the next trigger');
     }

@@ -35,7 +35,12 @@ export interface Director {
   bconsoleConf: string;
   /** YAML for settings.bacula pointing at this director. */
   settingsYaml: string;
-  start(configFile: string): Promise<void>;
+  /** The same settings.bacula as an object (for policies built with `yaml.stringify`). */
+  settings: Record<string, unknown>;
+  /** `env` is added to the director's environment, which its RunScripts inherit. */
+  start(configFile: string, env?: Record<string, string>): Promise<void>;
+  /** Stops the director and keeps its files, so start() can bring it back (an outage). */
+  halt(): Promise<void>;
   stop(): Promise<void>;
   log(): Promise<string>;
 }
@@ -65,14 +70,24 @@ export async function scratchDirector(): Promise<Director> {
       `    log_file: ${logFile}`,
       '    catalog: { db_name: bacula, db_user: "" }',
     ].join('\n'),
-    async start(configFile) {
-      child = execa('bacula-dir', ['-f', '-c', configFile], { reject: false, stdio: 'ignore' });
+    settings: {
+      director_name: 'vmbackup-dir', director_address: '127.0.0.1', director_port: port,
+      password: { env: 'TEST_BACULA_DIR_PASSWORD' }, working_directory: workDir, pid_directory: workDir,
+      log_file: logFile, catalog: { db_name: 'bacula', db_user: '' },
+    },
+    async start(configFile, env = {}) {
+      child = execa('bacula-dir', ['-f', '-c', configFile], { reject: false, stdio: 'ignore', env });
       for (let i = 0; i < 50; i++) {
         const r = await execa('bconsole', ['-n', '-c', bconsoleConf], { input: 'version\nquit\n', reject: false, timeout: 5000 });
         if (/Version/.test(String(r.stdout))) return;
         await new Promise((res) => setTimeout(res, 100));
       }
       throw new Error('bacula-dir did not come up');
+    },
+    async halt() {
+      child?.kill('SIGTERM');
+      await child;
+      child = undefined;
     },
     async stop() {
       child?.kill('SIGTERM');
@@ -82,4 +97,15 @@ export async function scratchDirector(): Promise<Director> {
     async log() { try { return await readFile(logFile, 'utf8'); } catch { return ''; } },
   };
   return d;
+}
+
+export interface CatalogJob { jobId: number; name: string; type: string; status: string }
+
+/** Jobs the director's catalog records (`list jobs`), parsed from bconsole's table. */
+export async function catalogJobs(bconsoleConf: string): Promise<CatalogJob[]> {
+  const r = await execa('bconsole', ['-n', '-c', bconsoleConf], { input: 'list jobs\nquit\n', reject: false, timeout: 30_000 });
+  const rows = String(r.stdout).split('\n').filter((l) => l.startsWith('|')).map((l) => l.split('|').slice(1, -1).map((c) => c.trim().replace(/,/g, '')));
+  const head = rows.shift()?.map((c) => c.toLowerCase()) ?? [];
+  const col = (n: string): number => head.indexOf(n);
+  return rows.map((c) => ({ jobId: Number(c[col('jobid')]), name: c[col('name')] ?? '', type: c[col('type')] ?? '', status: c[col('jobstatus')] ?? '' }));
 }

@@ -1,5 +1,6 @@
-// Talks to a running Bacula director through the real `bconsole`. bconsole always exits 0, even
-// for failed jobs and unknown commands, so results are read from its output (findings §3.4).
+// Talks to a running Bacula director through the real `bconsole`. bconsole exits 0 even for failed
+// jobs and unknown commands, so results are read from its output (findings §3.4); it exits
+// non-zero only when it never reached the director.
 import { execa } from 'execa';
 
 export class BconsoleError extends Error {
@@ -15,7 +16,8 @@ export class Bconsole {
     const r = await execa('bconsole', ['-n', '-c', this.configFile, '-u', String(Math.ceil(this.timeoutMs / 1000))], { input: commands.join('\n') + '\nquit\n', timeout: this.timeoutMs, reject: false, encoding: 'utf8' });
     const out = String(r.stdout ?? '') + String(r.stderr ?? '');
     if (r.timedOut) throw new BconsoleError(`bconsole timed out after ${this.timeoutMs} ms`, out);
-    if (/Director authorization problem|Authorization failed|Connection refused|Failed to connect/i.test(out)) throw new BconsoleError(`bconsole could not talk to the director: ${out.trim().split('\n').slice(-2).join(' | ')}`, out);
+    // Unreachable director: bconsole prints only "Connecting to Director …", retries, exits 1.
+    if (r.exitCode !== 0 || /Director authorization problem|Authorization failed|Connection refused|Failed to connect/i.test(out)) throw new BconsoleError(`bconsole could not talk to the director (exit ${String(r.exitCode)}): ${out.trim().split('\n').slice(-2).join(' | ')}`, out);
     return out;
   }
 

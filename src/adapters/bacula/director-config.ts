@@ -1,11 +1,12 @@
 // Installs a rendered director config the safe way: write every file atomically (keeping the old
 // owner, group and mode, so the `bacula` user can still read it), test it with the real
-// `bacula-dir -t`, and put the previous files back if the test fails. Then `bconsole reload`.
+// `bacula-dir -t`, and put the previous files back if the test fails. Then `bconsole reload`; if
+// the director cannot be reloaded the previous files go back too.
 import { execa } from 'execa';
 import { chown, readFile, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
-import type { Bconsole } from './bconsole.js';
+import { BconsoleError, type Bconsole } from './bconsole.js';
 
 export interface ConfigFile { path: string; content: string; mode: number }
 
@@ -13,6 +14,11 @@ export interface ApplyResult { changed: boolean; files: string[]; reloaded: bool
 
 export class DirectorConfigError extends Error {
   constructor(message: string, readonly output: string) { super(message); this.name = 'DirectorConfigError'; }
+}
+
+/** The files passed `bacula-dir -t` but the director could not be reloaded (it may be down): worth retrying. */
+export class DirectorReloadError extends DirectorConfigError {
+  constructor(message: string, output: string) { super(message, output); this.name = 'DirectorReloadError'; }
 }
 
 /** `bacula-dir -t` needs an absolute -c (a relative one is silently resolved under /etc/bacula). */
@@ -43,15 +49,25 @@ export async function applyDirectorConfig(dir: string, mainName: string, files: 
   const changed = files.filter((f) => olds.get(f.path)?.content !== f.content);
   if (!changed.length) return { changed: false, files: [], reloaded: false };
   for (const f of changed) await put(join(dir, f.path), f.content, olds.get(f.path), f.mode);
-  const t = await testDirectorConfig(join(dir, mainName), binary);
-  if (!t.ok) {
+  const restore = async (): Promise<void> => {
     for (const f of changed) {
       const old = olds.get(f.path);
       if (old) await put(join(dir, f.path), old.content, old, old.mode);
       else await rm(join(dir, f.path), { force: true });
     }
+  };
+  const t = await testDirectorConfig(join(dir, mainName), binary);
+  if (!t.ok) {
+    await restore();
     throw new DirectorConfigError(`bacula-dir -t rejected the new configuration; the previous files were restored: ${t.output.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`, t.output);
   }
-  if (bconsole) await bconsole.reload();
+  // A director that was not reloaded runs the old files: put them back, so the next apply sees the
+  // change again and retries instead of finding "nothing changed".
+  if (bconsole) {
+    try { await bconsole.reload(); } catch (e) {
+      await restore();
+      throw new DirectorReloadError(`${(e as Error).message}; the previous files were restored`, e instanceof BconsoleError ? e.output : '');
+    }
+  }
   return { changed: true, files: changed.map((f) => f.path), reloaded: Boolean(bconsole) };
 }

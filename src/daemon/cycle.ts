@@ -56,6 +56,14 @@ export interface CycleDeps {
   seenHead?: string;
   /** Called with every finished cycle (metrics). */
   onCycle?: (r: CycleResult) => void;
+  /** Called as soon as a revision is in force, before the (possibly long) reconcile (metrics). */
+  onApplied?: (revision: string) => void;
+  /**
+   * The hypervisor connections for a revision's desired state, kept by the caller across cycles
+   * (ssh ControlMaster connections survive from one poll to the next). Without it each cycle
+   * opens its own and closes them at the end.
+   */
+  hostsFor?: (revision: string, desired: DesiredState) => Promise<Hosts>;
 }
 
 export interface CycleResult {
@@ -146,13 +154,15 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     if (desired) await deps.notifier.use?.(desired, co.dir);
   }
   await saveDaemonState(deps.store, st);
+  if (st.lastAppliedRevision && !errors.length) deps.onApplied?.(st.lastAppliedRevision);
   const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], head: co.commit, ms: 0 };
   // Not when this cycle just applied a revision: our last status push may sit on top of a new one.
   const seen = deps.seenHead !== undefined && co.commit === deps.seenHead && rev === appliedBefore;
   if (seen) log.info({ head: co.commit }, 'the branch has not moved since the last reconcile; nothing to do');
   if (!desired || deps.stopping() || seen) { result.ms = performance.now() - t0; return { ...result, ...(seen ? { skipped: true } : {}) }; }
 
-  const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts: new Hosts(desired), storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
+  const hosts = deps.hostsFor ? await deps.hostsFor(st.lastAppliedRevision!, desired) : new Hosts(desired);
+  const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts, storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
     const reconcileOpts = { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays };
     const observed = await gatherObserved(ctx, desired, st.removed, deps.store);
@@ -160,8 +170,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     result.plan = plan;
     log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
     result.results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: deps.stopping });
-    const after = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const afterPlan = planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), reconcileOpts);
+    // Observe again only if something ran: the status must show what the actions changed.
+    const after = result.results.length ? await gatherObserved(ctx, desired, st.removed, deps.store) : observed;
+    const afterPlan = result.results.length ? planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), reconcileOpts) : plan;
     const space = await ctx.storage.space();
     const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
     result.statuses = statuses;
@@ -177,7 +188,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     st.lastReconcileAt = deps.now().toISOString();
     await saveDaemonState(deps.store, st);
   } finally {
-    await ctx.hosts.closeAll();
+    if (!deps.hostsFor) await ctx.hosts.closeAll();
   }
   result.ms = performance.now() - t0;
   deps.onCycle?.(result);

@@ -20,6 +20,8 @@ import { readDaemonState } from './daemon-state.js';
 import { gitHookHandler } from './git-hook.js';
 import { scheduleDigest, type DigestSchedule } from '../adapters/notify/digest-schedule.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
+import type { DesiredState } from '../core/model.js';
+import { Hosts } from '../engine/hosts.js';
 
 export interface DaemonOptions {
   source: string;
@@ -52,6 +54,14 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   let last: { summary: FleetSummary; statuses: VmStatus[] } | undefined;
   let digest: { key: string; timer: DigestSchedule } | undefined;
   let seenHead: string | undefined;
+  // One set of hypervisor connections per applied revision, reused by every cycle until it changes.
+  let hosts: { revision: string; hosts: Hosts } | undefined;
+  const hostsFor = async (revision: string, desired: DesiredState): Promise<Hosts> => {
+    if (hosts?.revision === revision) return hosts.hosts;
+    await hosts?.hosts.closeAll();
+    hosts = { revision, hosts: new Hosts(desired) };
+    return hosts.hosts;
+  };
   const keepDigest = (schedule: string | undefined, timeZone: string | undefined): void => {
     const key = `${schedule ?? ''}|${timeZone ?? ''}`;
     if (!schedule || digest?.key === key || o.once) return;
@@ -66,7 +76,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
         source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
         targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
         ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}) } } : {}),
-        pushStatus: o.push, stopping: () => stopping,
+        pushStatus: o.push, stopping: () => stopping, hostsFor,
+        onApplied: (rev) => metrics.setRevision(rev),
         ...(seenHead && reasons.every((x) => x === 'local change' || x.startsWith('webhook')) ? { seenHead } : {}),
       });
       seenHead = r.head;
@@ -90,7 +101,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     }
   };
   const co = new Coalescer(cycle);
-  if (o.once) { await co.request('once'); return 0; }
+  if (o.once) { await co.request('once'); await hosts?.hosts.closeAll(); return 0; }
 
   const secret = env.VMBACKUP_WEBHOOK_SECRET ?? secretLookup(env)({ credential: 'webhook-hmac-secret' });
   const app = buildHttpApp({
@@ -125,6 +136,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       const grace = new Promise((r) => setTimeout(r, o.stopTimeoutSec * 1000).unref());
       await Promise.race([co.idle(), grace]);
       await server?.close(2000);
+      await hosts?.hosts.closeAll();
       await (notifier as { drain?: (ms: number) => Promise<boolean> }).drain?.(10_000);
       log.info('stopped');
       resolve(0);

@@ -34,7 +34,7 @@ export async function backupVm(ctx: EngineContext, vm: Vm, opts: BackupOptions =
     await execute(ctx, vm, run, opts, log);
   });
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
-  else if (run.warnings.length) await ctx.notifier.notify({ kind: 'warning', run });
+  else await ctx.notifier.notify({ kind: run.warnings.length ? 'warning' : 'success', run }); // a success after a failure is a recovery
   log.info({ status: run.status, warnings: run.warnings, error: run.error }, 'backup finished');
   return run;
 }

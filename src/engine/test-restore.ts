@@ -99,5 +99,6 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
     await ctx.store.saveRun(run);
   }
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
+  else await ctx.notifier.notify({ kind: run.warnings.length ? 'warning' : 'success', run });
   return { run, evidence: ev };
 }

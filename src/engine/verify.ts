@@ -65,5 +65,6 @@ export async function verifyVm(ctx: EngineContext, vm: Vm, sel: VerifySelection)
   run.finished = ctx.now().toISOString();
   await ctx.store.saveRun(run);
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
+  else await ctx.notifier.notify({ kind: run.warnings.length ? 'warning' : 'success', run });
   return { run, results };
 }

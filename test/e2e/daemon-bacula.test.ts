@@ -34,7 +34,6 @@ const sectionTexts = (c: Captured): string[] => slackOf(c).blocks.filter((b) => 
 const ID_RE = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
 // src/engine/backup.ts notifies failures and warnings only, never a success, so the notifier never
 // sees the success that would be announced as "Recovered" (nor the e-mail for "every event").
-const ENGINE_SUCCESS_TODO = 'src/engine/{backup,verify}.ts do not call notifier.notify({ kind: "success" }): no recovery or success message is ever sent';
 
 describe('vmbackup daemon (Bacula mode) end to end', () => {
   let lab: Lab | undefined;
@@ -195,7 +194,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
 
     // A success goes to e-mail ("every event"), never to Slack's failure channel. The job ended T
     // after its RunScripts (the CLI drains its notifications before it exits): no long wait needed.
-    await t.test('e-mail gets the success of the backup', { todo: ENGINE_SUCCESS_TODO }, async () => {
+    await t.test('e-mail gets the success of the backup', async () => {
       const mail = await waitFor('the backup mail', async () => mails(/Backup (succeeded|finished with warnings): lab-noos/).at(0), 5_000);
       assert.match(mail.subject, /^\[vmbackup\] Backup (succeeded|finished with warnings): lab-noos$/);
       assert.deepEqual(mail.to, ['ops@lab.invalid']);
@@ -246,7 +245,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
     assert.equal(await webhook(d!.url, fix), 202);
     await job('backup-vm-hv1-vm1', 'T', bad.jobId);
     await waitFor('hv1-vm1 backed up', async () => (await ids('hv1-vm1', 'hv1')).length === 1, 60_000);
-    await t.test('Slack gets "Recovered: hv1-vm1 on hv1" (Block Kit, fields, the previous error)', { todo: ENGINE_SUCCESS_TODO }, async () => {
+    await t.test('Slack gets "Recovered: hv1-vm1 on hv1" (Block Kit, fields, the previous error)', async () => {
       const rec = await waitFor('the Slack recovery message', async () => failures().find((r) => header(r) === 'Recovered: hv1-vm1 on hv1'), 5_000);
       const rf = fieldsOf(rec);
       assert.equal(rf.get('VM'), 'hv1-vm1');

@@ -27,7 +27,11 @@ describe('vmbackup daemon (cron mode) end to end', () => {
     mutate(policy);
     await writeFile(join(repo!.work, 'lab.yaml'), stringify(policy));
     await repo!.git('commit', '-q', '-am', msg);
-    await repo!.git('push', '-q', 'origin', 'main');
+    // The daemon may push a status commit between our pull and our push: rebase and retry.
+    for (let i = 0; ; i++) {
+      try { await repo!.git('push', '-q', 'origin', 'main'); break; } catch (e) { if (i >= 4) throw e; }
+      await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
+    }
     return (await repo!.git('rev-parse', 'HEAD')).trim();
   }
   const vms = () => policy.vms as Record<string, unknown>[];

@@ -1,6 +1,6 @@
 // Wires an EngineContext for one CLI invocation: the validated policy repo, hosts, storage,
 // state store, logger and notifier. Refuses to act on an invalid repo.
-import { simpleGit } from 'simple-git';
+import { execa } from 'execa';
 import { formatDiagnostic, loadPolicyRepo } from '../core/load.js';
 import { readPolicyFilesFromDir } from '../adapters/policy-files.js';
 import { BackupStore } from '../adapters/storage/backup-store.js';
@@ -16,7 +16,9 @@ export interface EngineFlags { repo: string; stateDir?: string; logLevel?: strin
 export const DEFAULT_STATE_DIR = '/var/lib/vmbackup';
 
 export async function repoRevision(dir: string): Promise<string | undefined> {
-  try { return (await simpleGit(dir).revparse(['HEAD'])).trim(); } catch { return undefined; }
+  // One `git rev-parse` per backup: execa is loaded anyway; simple-git would add its import to every start-up.
+  const r = await execa('git', ['-C', dir, 'rev-parse', '--verify', '-q', 'HEAD'], { reject: false });
+  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
 }
 
 export async function setupEngine(flags: EngineFlags, env: NodeJS.ProcessEnv = process.env): Promise<EngineContext> {

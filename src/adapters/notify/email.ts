@@ -1,6 +1,5 @@
 // Sends plain-text e-mail over SMTP with nodemailer, classifying failures for the retry queue:
 // connection problems and 4xx SMTP replies are transient, 5xx replies and auth errors are not.
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import { DeliveryError } from './http.js';
 import { scrubSecrets } from './secrets.js';
@@ -26,29 +25,33 @@ export function classifySmtpError(e: unknown, secrets: readonly string[]): Deliv
 }
 
 export class Mailer {
-  private readonly transport: Transporter;
+  // nodemailer is loaded on the first mail: most `vmbackup backup` runs send none, and start-up counts.
+  private transport: Promise<Transporter> | undefined;
 
-  constructor(private readonly cfg: EmailChannel) {
-    this.transport = nodemailer.createTransport({
-      host: cfg.host,
-      port: cfg.port,
-      secure: cfg.port === 465,
-      ...(cfg.user ? { auth: { user: cfg.user, pass: cfg.password ?? '' } } : {}),
+  constructor(private readonly cfg: EmailChannel) {}
+
+  private connect(): Promise<Transporter> {
+    this.transport ??= import('nodemailer').then((m) => m.default.createTransport({
+      host: this.cfg.host,
+      port: this.cfg.port,
+      secure: this.cfg.port === 465,
+      ...(this.cfg.user ? { auth: { user: this.cfg.user, pass: this.cfg.password ?? '' } } : {}),
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 30_000,
-    });
+    }));
+    return this.transport;
   }
 
   async send(subject: string, text: string): Promise<void> {
     try {
-      await this.transport.sendMail({ from: this.cfg.from, to: this.cfg.to, subject, text });
+      await (await this.connect()).sendMail({ from: this.cfg.from, to: this.cfg.to, subject, text });
     } catch (e) {
       throw classifySmtpError(e, this.cfg.password ? [this.cfg.password] : []);
     }
   }
 
   close(): void {
-    this.transport.close();
+    void this.transport?.then((t) => t.close(), () => undefined);
   }
 }

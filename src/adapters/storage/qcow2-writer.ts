@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { CLUSTER, dataChunks, metadataCluster, planLayout, type DataChunk, type DataExtent } from '../../core/qcow2-layout.js';
 
-const CHUNK = 8 * 1024 * 1024;
-const BUFFERS = 4; // one being read, one being hashed, two being written
+const CHUNK = 4 * 1024 * 1024;
+const READ_AHEAD = 4; // chunks being read while one is hashed: keeps the source device's queue full
+const BUFFERS = READ_AHEAD + 3; // + the one being hashed + two being written
+const SUB_READ = 1024 * 1024; // a chunk's reads go out in pieces of this size, concurrently
 // Start writeback while copying: with a large page cache the kernel would otherwise hold the
 // whole image dirty and the final fdatasync would pay for all of it after the copy.
 const FLUSH_EVERY = 64 * 1024 * 1024;
@@ -57,14 +59,22 @@ export async function writeQcow2(o: StreamCopyOptions): Promise<StreamCopyResult
       await readChunk(src, c, buf);
       return { c, buf };
     };
-    let next = chunks.next();
-    let pending = next.done ? undefined : fill(next.value, await take());
+    const reading: Promise<{ c: DataChunk; buf: Buffer }>[] = [];
+    const readAhead = async (): Promise<void> => {
+      while (reading.length < READ_AHEAD) {
+        const next = chunks.next();
+        if (next.done) return;
+        const r = fill(next.value, await take());
+        r.catch(() => undefined); // awaited in order below
+        reading.push(r);
+      }
+    };
     try {
-      while (pending) {
+      await readAhead();
+      while (reading.length) {
         o.signal?.throwIfAborted();
-        const { c, buf } = await pending;
-        next = chunks.next();
-        pending = next.done ? undefined : fill(next.value, await take()); // read ahead while this one is hashed
+        const { c, buf } = await reading.shift()!;
+        await readAhead(); // keep reading while this one is hashed
         const view = buf.subarray(0, c.length);
         hash.update(view);
         writes.push(writeAll(dst, view, c.length, c.fileOffset).then(() => { unflushed += c.length; flush(); return buf; }));
@@ -75,7 +85,7 @@ export async function writeQcow2(o: StreamCopyOptions): Promise<StreamCopyResult
       await Promise.all(writes);
     } catch (e) {
       // Let every read and write in flight settle before the files are closed under them.
-      await Promise.allSettled([...(pending ? [pending] : []), ...writes, ...(flushing ? [flushing] : [])]);
+      await Promise.allSettled([...reading, ...writes, ...(flushing ? [flushing] : [])]);
       throw e;
     }
     // Durable before it can be published: the rename that publishes a backup must never outlive its data.
@@ -95,7 +105,7 @@ async function readChunk(src: FileHandle, c: DataChunk, buf: Buffer): Promise<vo
   const reads: Promise<void>[] = [];
   for (const r of c.reads) {
     if (r.into > pos) buf.fill(0, pos, r.into);
-    reads.push(readAll(src, buf, r.into, r.length, r.from));
+    for (let o = 0; o < r.length; o += SUB_READ) reads.push(readAll(src, buf, r.into + o, Math.min(SUB_READ, r.length - o), r.from + o));
     pos = r.into + r.length;
   }
   if (pos < c.length) buf.fill(0, pos, c.length);

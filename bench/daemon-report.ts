@@ -66,8 +66,8 @@ const ROWS: [string, string][] = [
   ['cycleStart', 'daemon log: cycle started ("reconcile")'],
   ['applied', 'APPLIED: state.json lastAppliedRevision = commit'],
   ['planLogged', 'daemon log: observed + planned ("plan")'],
-  ['cycleDone', 'daemon log: cycle finished ("reconcile done")'],
-  ['reconciled', 'RECONCILED: /metrics vmbackup_config_info{revision}'],
+  ['cycleDone', 'RECONCILED: daemon log: cycle finished ("reconcile done")'],
+  ['reconciled', '/metrics vmbackup_config_info{revision} (set when applied)'],
   ['daemonCycleMs', '(daemon-reported cycle duration, ms)'],
   ['appliedSchedule', 'applied, schedule changes only'],
   ['appliedRetention', 'applied, retention changes only'],
@@ -91,7 +91,8 @@ export function table(sum: Record<string, Stats | undefined>): string {
 export interface Verdict { targetMs: number; reconciledP99: number; appliedP99: number; reconciledPass: boolean; appliedPass: boolean }
 
 export function verdict(sum: Record<string, Stats | undefined>, targetMs: number): Verdict {
-  const rp = sum.reconciled?.p99 ?? Infinity;
+  // The whole pass (fetch, apply, observe, plan, execute, status push) is the reconcile; the metric is set at apply.
+  const rp = sum.cycleDone?.p99 ?? Infinity;
   const ap = sum.applied?.p99 ?? Infinity;
   return { targetMs, reconciledP99: rp, appliedP99: ap, reconciledPass: rp <= targetMs, appliedPass: ap <= targetMs };
 }
@@ -100,9 +101,9 @@ export function printReport(title: string, sum: Record<string, Stats | undefined
   const w = (s: string): void => { process.stdout.write(s); };
   w(`\n${title}\n\n${table(sum)}\n\n`);
   w(`target: the webhook reconciles the new commit within ${v.targetMs} ms (p99)\n`);
-  w(`  reconciled (full cycle, /metrics): p99 ${v.reconciledP99.toFixed(0)} ms: ${v.reconciledPass ? 'PASS' : 'FAIL'}\n`);
+  w(`  reconciled (cycle finished, daemon log): p99 ${v.reconciledP99.toFixed(0)} ms: ${v.reconciledPass ? 'PASS' : 'FAIL'}\n`);
   w(`  applied (config in force, state.json): p99 ${v.appliedP99.toFixed(0)} ms: ${v.appliedPass ? 'PASS' : 'FAIL'}\n`);
-  if (sum.baselineTotal && sum.reconciled) w(`  reconciled p50 / baseline p50: ${(sum.reconciled.p50 / sum.baselineTotal.p50).toFixed(2)}x; applied p50 / baseline p50: ${(sum.applied!.p50 / sum.baselineTotal.p50).toFixed(2)}x\n`);
+  if (sum.baselineTotal && sum.cycleDone) w(`  reconciled p50 / baseline p50: ${(sum.cycleDone.p50 / sum.baselineTotal.p50).toFixed(2)}x; applied p50 / baseline p50: ${(sum.applied!.p50 / sum.baselineTotal.p50).toFixed(2)}x\n`);
   for (const n of notes) w(`${n}\n`);
   w(`load average before/after: ${load.before.map((x) => x.toFixed(2)).join(' ')} / ${load.after.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs${load.before[0]! > 0.5 || load.after[0]! > 1.5 ? ' (the machine was busy: times are noisy)' : ''}\n`);
 }

@@ -55,5 +55,34 @@ else
   echo; echo "\$ vmbackup verify lab-agent"; vmb verify lab-agent "${lab[@]}" --log-level warn
   echo; echo "\$ vmbackup test-restore lab-agent   (boots the backup with no network, waits for its guest agent, removes it)"
   vmb test-restore lab-agent "${lab[@]}" --log-level warn
+
+  echo; echo "== the daemon, once: examples/lab as a git repo (plus hv2 and its shut-off hv2-vm2, whose policy does not allow offline backups)"
+  git init -q --bare "$demo/lab-origin.git"
+  git clone -q "$demo/lab-origin.git" "$demo/lab-repo" 2>/dev/null
+  node - "$here/examples/lab/lab.yaml" "$demo/lab-repo/lab.yaml" <<'JS'
+const fs = require('node:fs');
+const [src, dst] = process.argv.slice(2);
+let s = fs.readFileSync(src, 'utf8');
+s = s.replace('  backup:\n', '  notifications:\n    slack:\n      failure_webhook: { env: SLACK_FAILURE_WEBHOOK }\n      digest_webhook: { env: SLACK_DIGEST_WEBHOOK }\n  backup:\n');
+s = s.replace('\npolicies:', '  - name: hv2\n    address: 10.250.0.12\n    transport: ssh\n    ssh: { user: root, identity: /var/tmp/vmbackup-lab/ssh/id_ed25519 }\n    storage_root: /mnt/backup\n    min_free_gb: 1\n\npolicies:');
+s += '  - name: hv2-vm2\n    hypervisor: hv2\n    policy: standard\n    method: snapshot\n    priority: 9\n';
+fs.writeFileSync(dst, s);
+JS
+  (cd "$demo/lab-repo" && git symbolic-ref HEAD refs/heads/main && git add -A && git commit -qm "lab fleet" && git push -q origin main)
+  node "$here/examples/capture-webhook.mjs" "$demo/slack.jsonl" > "$demo/slack.url" &
+  receiver=$!
+  trap 'kill $receiver 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do [[ -s "$demo/slack.url" ]] && break; sleep 0.1; done
+  url=$(cat "$demo/slack.url")
+  echo "\$ vmbackup daemon --repo $demo/lab-origin.git --state-dir $demo/daemon --once   (Slack: a local receiver at $url)"
+  SLACK_FAILURE_WEBHOOK="$url/failures" SLACK_DIGEST_WEBHOOK="$url/digest" \
+    vmb daemon --repo "$demo/lab-origin.git" --state-dir "$demo/daemon" --once --listen off --cron-file "$demo/vmbackup.cron" --log-level fatal || true
+  echo; echo "== the status commit the daemon pushed"
+  git -C "$demo/lab-origin.git" log -1 --stat --format='%h %an: %s' main
+  echo; echo "== status/summary.yaml (excerpt)"
+  git -C "$demo/lab-origin.git" show main:status/summary.yaml | head -25
+  echo; echo "== what Slack would have received ($demo/slack.jsonl)"
+  node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) { const m = JSON.parse(l); console.log(m.path + ": " + m.body.text); console.log(JSON.stringify(m.body.blocks, null, 1).slice(0, 1500)); }' "$demo/slack.jsonl"
+  kill $receiver 2>/dev/null || true
 fi
 echo; echo "demo files left in $demo"

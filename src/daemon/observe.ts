@@ -17,13 +17,26 @@ async function dirs(path: string): Promise<string[]> {
   try { return (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name).sort(); } catch { return []; }
 }
 
+// Hypervisors observed at once: bounds the ssh handshakes, processes and file descriptors of the
+// control host on a large fleet, and keeps the event loop (and every command's timeout) responsive.
+const HOSTS_AT_ONCE = 32;
+
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => { while (next < items.length) await fn(items[next++]!); };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 export interface RemovedVm { since: string; retention: DesiredState['vms'][number]['retention'] }
 
 export async function gatherObserved(ctx: EngineContext, desired: DesiredState, removed: Record<string, RemovedVm>, store: StateStore): Promise<Observed> {
   const at = ctx.now().toISOString();
   const obs: Observed = { at, hosts: {}, storage: {}, runs: {}, removed };
-  await Promise.all(desired.hypervisors.map(async (hv) => {
-    const names = desired.vms.filter((v) => v.hypervisor === hv.name).map((v) => v.name);
+  const byHost = new Map<string, string[]>();
+  for (const v of desired.vms) { const l = byHost.get(v.hypervisor); if (l) l.push(v.name); else byHost.set(v.hypervisor, [v.name]); }
+  const byName = new Map(desired.vms.map((v) => [v.name, v]));
+  await eachLimited(desired.hypervisors, HOSTS_AT_ONCE, async (hv) => {
+    const names = byHost.get(hv.name) ?? [];
     const o = await observeHost(ctx.hosts.get(hv.name), names);
     const leftovers: Record<string, string[]> = {};
     for (const [vm, info] of o.details) {
@@ -31,13 +44,13 @@ export async function gatherObserved(ctx: EngineContext, desired: DesiredState, 
       if (ours.length) leftovers[vm] = ours;
     }
     obs.hosts[hv.name] = { reachable: o.reachable && !o.error, ...(o.error ? { error: o.error } : {}), domains: Object.fromEntries(o.domains), leftoverOverlays: leftovers };
-  }));
+  });
   for (const hv of await dirs(ctx.storage.root)) {
     for (const vm of await dirs(join(ctx.storage.root, hv))) {
       const list = await ctx.storage.list(hv, vm);
       const points: ObservedPoint[] = list.map((b) => ({ ...toRestorePoint(b), ...(b.manifest ? { sizeBytes: b.manifest.total_size_bytes } : {}), verifiedAt: b.verification?.at ?? b.manifest?.finished ?? toRestorePoint(b).time }));
       const partials = await ctx.storage.partials(hv, vm);
-      const owner = desired.vms.find((v) => v.name === vm);
+      const owner = byName.get(vm);
       // A VM that moved hosts keeps its older backups under the old host's dir: they still count.
       const prev = obs.storage[vm];
       obs.storage[vm] = prev ? { hypervisor: owner?.hypervisor ?? hv, points: [...prev.points, ...points], partials: [...prev.partials, ...partials] } : { hypervisor: owner?.hypervisor ?? hv, points, partials };

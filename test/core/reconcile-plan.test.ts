@@ -90,3 +90,22 @@ describe('planReconcile', () => {
     assert.deepEqual(planReconcile(desired, 'r', o, NOW), planReconcile(desired, 'r', structuredClone(o), NOW));
   });
 });
+
+describe('planReconcile: backoff for a VM whose backups keep failing', () => {
+  // c has no good backup, so it is due at once; its last run failed as shown.
+  const failing = (lastBackup: NonNullable<Observed['runs'][string]['lastBackup']>): Observed => observed({
+    storage: { a: { hypervisor: 'hv1', points: weekly(3), partials: [] }, b: { hypervisor: 'hv1', points: weekly(3), partials: [] } },
+    runs: { a: { lastTestRestore: { time: '2026-11-20T00:00:00Z', backupId: 'x', result: 'ok' } }, c: { lastBackup } },
+  });
+  const cases: { name: string; last: NonNullable<Observed['runs'][string]['lastBackup']>; retried: boolean }[] = [
+    { name: 'first failure 4 min ago: wait (5 min)', last: { time: '2026-11-22T11:56:00Z', status: 'failed', failedInARow: 1, revision: 'rev1' }, retried: false },
+    { name: 'first failure 6 min ago: retry', last: { time: '2026-11-22T11:54:00Z', status: 'failed', failedInARow: 1, revision: 'rev1' }, retried: true },
+    { name: 'third failure in a row 15 min ago: wait (20 min)', last: { time: '2026-11-22T11:45:00Z', status: 'failed', failedInARow: 3, revision: 'rev1' }, retried: false },
+    { name: 'third failure in a row 21 min ago: retry', last: { time: '2026-11-22T11:39:00Z', status: 'failed', failedInARow: 3, revision: 'rev1' }, retried: true },
+    { name: 'twentieth failure 5 h ago: wait (capped at 6 h)', last: { time: '2026-11-22T07:00:00Z', status: 'failed', failedInARow: 20, revision: 'rev1' }, retried: false },
+    { name: 'twentieth failure 6 h 1 min ago: retry', last: { time: '2026-11-22T05:59:00Z', status: 'failed', failedInARow: 20, revision: 'rev1' }, retried: true },
+    { name: 'failed under an older revision: the new commit may be the fix, retry at once', last: { time: '2026-11-22T11:59:00Z', status: 'failed', failedInARow: 4, revision: 'rev0' }, retried: true },
+    { name: 'interrupted by a restart: caught up at once', last: { time: '2026-11-22T11:59:00Z', status: 'interrupted', revision: 'rev1' }, retried: true },
+  ];
+  for (const c of cases) test(c.name, () => assert.equal(kinds(failing(c.last)).includes('backup:c'), c.retried));
+});

@@ -27,3 +27,18 @@ export function dueState(vm: Vm, points: readonly ObservedPoint[], now: string, 
   const overdue = Date.parse(next) + graceHours * HOUR < Date.parse(now);
   return { nextDue: next, overdue, never: false };
 }
+
+const MINUTE = 60_000;
+
+/**
+ * A VM whose backups keep failing is retried with exponential backoff (5 min, 10, 20 … capped at
+ * 6 h after the failed run started) instead of at every trigger. Interrupted runs (a restart) are
+ * retried at once: that is the catch-up; so is a failure under another policy revision (the
+ * commit may be the fix). Returns when the next attempt may start, or undefined.
+ */
+export function retryAfter(last: { time: string; status: string; failedInARow?: number; revision?: string } | undefined, revision?: string): string | undefined {
+  if (!last || last.status !== 'failed' || last.revision !== revision) return undefined;
+  const n = Math.max(1, last.failedInARow ?? 1);
+  const delay = Math.min(5 * MINUTE * 2 ** Math.min(n - 1, 16), 6 * 60 * MINUTE);
+  return new Date(Date.parse(last.time) + delay).toISOString();
+}

@@ -2,7 +2,7 @@
 // runs exactly these actions and refuses the plan if the revision it was made for has moved on.
 import type { DesiredState, Vm } from '../model.js';
 import { decideRetention } from '../retention.js';
-import { dueState } from './due.js';
+import { dueState, retryAfter } from './due.js';
 import { pickTestRestores } from './pick-tests.js';
 import type { Action, Observed, ReconcileOptions, ReconcilePlan } from './types.js';
 
@@ -41,7 +41,8 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
       actions.push({ kind: 'cleanup', vm: vm.name, hypervisor: vm.hypervisor, reason: [...leftovers.map((x) => `overlay ${x}`), ...(stored?.partials ?? []).map((p) => `${p}.partial`)].join(', ') });
     }
     usable.push(vm);
-    if (due.overdue) actions.push({ kind: 'backup', vm: vm.name, hypervisor: vm.hypervisor, priority: vm.priority, reason: due.never ? 'never' : 'overdue' });
+    const retry = retryAfter(observed.runs[vm.name]?.lastBackup, revision);
+    if (due.overdue && (!retry || retry <= now)) actions.push({ kind: 'backup', vm: vm.name, hypervisor: vm.hypervisor, priority: vm.priority, reason: due.never ? 'never' : 'overdue' });
   }
 
   const prunes = pruneActions(desired, observed, now, o);

@@ -23,7 +23,8 @@ export interface ObservedVmStorage {
 }
 
 export interface ObservedRuns {
-  lastBackup?: { time: string; status: 'ok' | 'failed' | 'interrupted' };
+  /** `failedInARow`: backups that failed one after the other up to this one (0 or absent when it did not fail). */
+  lastBackup?: { time: string; status: 'ok' | 'failed' | 'interrupted'; failedInARow?: number; revision?: string };
   lastTestRestore?: { time: string; backupId: string; result: 'ok' | 'failed' };
 }
 

@@ -184,7 +184,8 @@ describe('verifyCommitSignature (gpg keyring)', () => {
     const c = await r.git('rev-parse', 'HEAD');
     assert.equal((await verifyCommitSignature(r.work, c, { gpgKeyring: keyring })).trusted, false, 'empty keyring');
     assert.match((await verifyCommitSignature(r.work, c)).reason, /no gpg keyring/);
-    const pub = (await execa('gpg', ['--export', fpr], { env: gpgEnv(signerHome), encoding: 'buffer' })).stdout;
+    // Armored, and not stripped: execa drops a final newline, which in a binary export is a key byte.
+    const pub = (await execa('gpg', ['--armor', '--export', fpr], { env: gpgEnv(signerHome), stripFinalNewline: false })).stdout;
     await execa('gpg', ['--batch', '--quiet', '--import'], { env: gpgEnv(keyring), input: pub });
     const v = await verifyCommitSignature(r.work, c, { gpgKeyring: keyring });
     assert.equal(v.trusted, true, v.reason);

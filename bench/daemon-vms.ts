@@ -5,6 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alive } from '../src/adapters/lock.js';
+import { scratchXml } from '../test/helpers/faults.js';
 
 const URI = 'qemu:///system';
 /** `vmb-dlat-<pid>-<n>`: the pid tells a live run's VMs from a killed run's leftovers. */
@@ -16,31 +18,6 @@ const virsh = (args: string[], allowFailure = false): { code: number; out: strin
   if (r.status !== 0 && !allowFailure) throw new Error(`virsh ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { code: r.status ?? 1, out: r.stdout ?? '', err: r.stderr ?? '' };
 };
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
-function xml(name: string, disk: string): string {
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu placement='static'>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <features><acpi/></features>
-  <clock offset='utc'/>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='${disk}'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`;
-}
 
 export function undefineVm(name: string): void {
   virsh(['destroy', '--domain', name], true);
@@ -67,7 +44,7 @@ export function defineVms(imagesDir: string, count: number): string[] {
     const disk = join(imagesDir, `${name}-vda.qcow2`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
     const file = join(imagesDir, `${name}.xml`);
-    writeFileSync(file, xml(name, disk));
+    writeFileSync(file, scratchXml(name, disk, false));
     undefineVm(name);
     virsh(['define', '--file', file]);
     names.push(name);

@@ -56,7 +56,7 @@ export interface CycleDeps {
   seenHead?: string;
   /** Called with every finished cycle (metrics). */
   onCycle?: (r: CycleResult) => void;
-  /** Called as soon as a revision is in force, before the (possibly long) reconcile (metrics). */
+  /** Called with the revision in force as soon as it is known, before the (possibly long) reconcile (metrics). */
   onApplied?: (revision: string) => void;
   /**
    * The hypervisor connections for a revision's desired state, kept by the caller across cycles
@@ -154,7 +154,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
     if (desired) await deps.notifier.use?.(desired, co.dir);
   }
   await saveDaemonState(deps.store, st);
-  if (st.lastAppliedRevision && !errors.length) deps.onApplied?.(st.lastAppliedRevision);
+  if (st.lastAppliedRevision) deps.onApplied?.(st.lastAppliedRevision); // also when a broken head keeps the last one in force
   const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], head: co.commit, ms: 0 };
   // Not when this cycle just applied a revision: our last status push may sit on top of a new one.
   const seen = deps.seenHead !== undefined && co.commit === deps.seenHead && rev === appliedBefore;

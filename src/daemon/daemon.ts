@@ -82,7 +82,6 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       });
       seenHead = r.head;
       if (r.skipped) return;
-      if (r.appliedRevision) metrics.setRevision(r.appliedRevision);
       if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);

@@ -56,22 +56,27 @@ export async function gatherObserved(ctx: EngineContext, desired: DesiredState, 
       obs.storage[vm] = prev ? { hypervisor: owner?.hypervisor ?? hv, points: [...prev.points, ...points], partials: [...prev.partials, ...partials] } : { hypervisor: owner?.hypervisor ?? hv, points, partials };
     }
   }
-  const runs = await store.runs();
-  for (const r of runs) {
+  const backups = new Map<string, { status: string; started: string }[]>(); // finished backups per VM
+  for (const r of await store.runs()) {
     const cur = obs.runs[r.vm] ?? {};
-    if (r.kind === 'backup' && r.status !== 'running' && (!cur.lastBackup || r.started > cur.lastBackup.time)) {
-      cur.lastBackup = { time: r.started, status: r.status, ...(r.status === 'failed' ? { failedInARow: failedInARow(runs, r.vm) } : {}), ...(r.revision ? { revision: r.revision } : {}) };
+    if (r.kind === 'backup' && r.status !== 'running') {
+      const l = backups.get(r.vm);
+      if (l) l.push(r); else backups.set(r.vm, [r]);
+      if (!cur.lastBackup || r.started > cur.lastBackup.time) cur.lastBackup = { time: r.started, status: r.status, ...(r.revision ? { revision: r.revision } : {}) };
     }
     if (r.kind === 'test-restore' && r.status !== 'running' && r.backupId && (!cur.lastTestRestore || r.started > cur.lastTestRestore.time)) cur.lastTestRestore = { time: r.started, backupId: r.backupId, result: r.status === 'ok' ? 'ok' : 'failed' };
     obs.runs[r.vm] = cur;
   }
+  for (const [vm, cur] of Object.entries(obs.runs)) {
+    if (cur.lastBackup?.status === 'failed') cur.lastBackup.failedInARow = failedInARow(backups.get(vm) ?? []);
+  }
   return obs;
 }
 
-/** Consecutive failed backups of `vm`, newest first, up to the first that did not fail. */
-function failedInARow(runs: readonly { vm: string; kind: string; status: string; started: string }[], vm: string): number {
-  const mine = runs.filter((r) => r.vm === vm && r.kind === 'backup' && r.status !== 'running').sort((a, b) => (a.started < b.started ? 1 : -1));
+/** Consecutive failed backups, newest first, up to the first that did not fail. */
+function failedInARow(backups: readonly { status: string; started: string }[]): number {
+  const newestFirst = [...backups].sort((a, b) => (a.started < b.started ? 1 : -1));
   let n = 0;
-  for (const r of mine) { if (r.status !== 'failed') break; n++; }
+  for (const r of newestFirst) { if (r.status !== 'failed') break; n++; }
   return n;
 }

@@ -382,7 +382,7 @@ export async function scratchDir(tag: string): Promise<string> {
 }
 
 /** A self-contained domain XML (no dependency on any lab VM's current, possibly mid-backup, config). */
-function scratchXml(name: string, image: string, agentChannel: boolean): string {
+export function scratchXml(name: string, image: string, agentChannel: boolean): string {
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='KiB'>32768</memory>

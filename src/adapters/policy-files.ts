@@ -1,27 +1,128 @@
-// Reads a policy repo's YAML files from a working tree (the shell side of core/load.ts).
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+// Reads a policy repo's files from a working tree (the shell side of core/load.ts) without ever
+// following a link: symlinks, submodules and special files come back as refused entries.
+import { constants, type Dirent } from 'node:fs';
+import { lstat, open, readdir, readlink, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isPolicyPath, type PolicyFileText } from '../core/load.js';
+import { inReadScope, type RefusedKind } from '../core/repo-entries.js';
 
-/** Every policy file under `dir`, paths relative and `/`-separated, sorted. */
-export async function readPolicyFilesFromDir(dir: string, statusPath = 'status'): Promise<PolicyFileText[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const paths: string[] = [];
-  for (const e of entries) {
-    if (!e.isFile()) continue;
-    const rel = relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split(sep).join('/');
-    if (rel.split('/').includes('node_modules')) continue;
-    if (isPolicyPath(rel, statusPath)) paths.push(rel);
-  }
-  paths.sort();
-  return Promise.all(paths.map(async (path) => ({ path, text: await readFile(join(dir, path), 'utf8') })));
+export type RepoRead = { text: string } | { refused: RefusedKind };
+
+// O_NOFOLLOW: the last component may not be a link; O_NONBLOCK: a FIFO that raced in does not hang.
+const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+function kindOf(e: { isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): RefusedKind {
+  if (e.isSymbolicLink()) return 'symlink';
+  if (e.isFIFO()) return 'fifo';
+  if (e.isSocket()) return 'socket';
+  if (e.isBlockDevice() || e.isCharacterDevice()) return 'device';
+  return 'not-a-file';
 }
 
-/** The repo's own templates/ override, if present, as name → source. */
+/**
+ * Opens `root/rel` (root already real) without following links, and reads it only if the opened
+ * descriptor is a regular file at exactly that place (checked through /proc, so a folder swapped
+ * for a link between listing and opening is caught too).
+ */
+async function readAt(root: string, rel: string): Promise<RepoRead> {
+  let fh;
+  try {
+    fh = await open(join(root, rel), FLAGS);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { refused: 'symlink' };
+    if (code === 'ENXIO') return { refused: 'socket' };
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { refused: st.isDirectory() ? 'not-a-file' : kindOf(st) };
+    const real = await readlink(`/proc/self/fd/${fh.fd}`).catch(() => undefined);
+    if (real !== undefined && real !== join(root, rel)) return { refused: 'symlink' };
+    return { text: await fh.readFile('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The safe way to read one file of a policy repo (`rel` is `/`-separated): no component may be a
+ * link, the file must be regular. Throws ENOENT-style errors for a missing file.
+ */
+export async function readRepoFile(repoDir: string, rel: string): Promise<RepoRead> {
+  const root = await realpath(repoDir);
+  const parts = rel.split('/');
+  let p = root;
+  for (const part of parts.slice(0, -1)) {
+    p = join(p, part);
+    const st = await lstat(p);
+    if (st.isSymbolicLink()) return { refused: 'symlink' };
+    if (!st.isDirectory()) return { refused: 'not-a-file' };
+  }
+  return readAt(root, rel);
+}
+
+interface Entry { path: string; refused?: RefusedKind }
+
+/** Every entry in read scope under `root`, links and special files included but never entered. */
+async function walk(root: string): Promise<Entry[]> {
+  const out: Entry[] = [];
+  const dirs = [''];
+  for (let d = dirs.pop(); d !== undefined; d = dirs.pop()) {
+    const items: Dirent[] = await readdir(join(root, d), { withFileTypes: true });
+    // A folder with its own .git is a submodule (or a nested clone): git stores it as a link to a commit.
+    if (d && items.some((e) => e.name === '.git')) { out.push({ path: d, refused: 'submodule' }); continue; }
+    for (const e of items) {
+      const path = d ? `${d}/${e.name}` : e.name;
+      if (!inReadScope(path)) continue;
+      if (e.isFile()) out.push({ path });
+      else if (e.isDirectory()) dirs.push(path);
+      else out.push({ path, refused: kindOf(e) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Every policy file under `dir`, paths relative and `/`-separated, sorted; plus a refused entry
+ * (no text) for each symlink, submodule or special file anywhere in read scope, which the loader
+ * reports as a located error.
+ */
+export async function readPolicyFilesFromDir(dir: string, statusPath = 'status'): Promise<PolicyFileText[]> {
+  const root = await realpath(dir);
+  const entries = await walk(root);
+  const read = await Promise.all(entries.map(async (e): Promise<PolicyFileText | undefined> => {
+    if (e.refused) return { path: e.path, text: '', refused: e.refused };
+    if (!isPolicyPath(e.path, statusPath)) return undefined;
+    const r = await readAt(root, e.path);
+    return 'text' in r ? { path: e.path, text: r.text } : { path: e.path, text: '', refused: r.refused };
+  }));
+  return read.filter((f): f is PolicyFileText => f !== undefined).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * The repo's own `sub/` (templates/) regular files, as name → source. A linked `sub/`, or a link or
+ * special file inside it, is left out, never followed (readPolicyFilesFromDir reports it).
+ */
 export async function readFilesUnder(dir: string, sub: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  let names: string[] = [];
-  try { names = await readdir(join(dir, sub)); } catch { return out; }
-  for (const n of names.sort()) out.set(n, await readFile(join(dir, sub, n), 'utf8'));
+  let root: string;
+  let items: Dirent[];
+  try {
+    root = await realpath(dir);
+    const st = await lstat(join(root, sub));
+    if (!st.isDirectory()) return out;
+    items = await readdir(join(root, sub), { withFileTypes: true });
+  } catch { return out; }
+  for (const e of items.filter((x) => x.isFile()).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const r = await readAt(root, `${sub}/${e.name}`);
+    if ('text' in r) out.set(e.name, r.text);
+  }
   return out;
+}
+
+/** The text of a read, or an error naming the refusal (for callers that fall back on any error). */
+export function textOrThrow(r: RepoRead): string {
+  if ('text' in r) return r.text;
+  throw new Error(`refused: ${r.refused} (vmbackup never follows links or reads special files in the policy repository)`);
 }

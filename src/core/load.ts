@@ -9,11 +9,15 @@ import { findLiteralSecrets } from './secrets-scan.js';
 import { buildSettings } from './settings.js';
 import { parseYamlFile, positionOf, type ParsedFile } from './yaml-source.js';
 import { fieldName } from './schema-check.js';
+import { refusedEntryDiagnostic, type RefusedKind } from './repo-entries.js';
+import { escapeTerminal } from './terminal-text.js';
 
 export interface PolicyFileText {
   /** Relative to the repo root, `/`-separated. */
   path: string;
   text: string;
+  /** Set by the readers for a symlink or special file: never read, reported as a located error. */
+  refused?: RefusedKind;
 }
 
 export interface LoadResult {
@@ -26,7 +30,7 @@ export interface LoadResult {
 export function isPolicyPath(path: string, statusPath = 'status'): boolean {
   if (!/\.ya?ml$/i.test(path)) return false;
   const parts = path.split('/');
-  if (parts.some((p) => p.startsWith('.'))) return false;
+  if (parts.some((p) => p.startsWith('.') || p === 'node_modules')) return false;
   if (parts[0] === 'templates') return false;
   return !(path === statusPath || path.startsWith(`${statusPath}/`));
 }
@@ -75,6 +79,7 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
   const parsed: ParsedFile[] = [];
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) {
+    if (f.refused) { diagnostics.push(refusedEntryDiagnostic(f.path, f.refused)); continue; }
     const hit = cache?.files.get(f.path);
     const r = hit && hit.text === f.text ? hit : checkFile(f.path, f.text);
     if (cache && r !== hit) cache.files.set(f.path, r);
@@ -101,5 +106,5 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
 
 /** `path:line:col: severity: message [code]`, the format editors and CI annotate from. */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message} [${d.code}]`;
+  return escapeTerminal(`${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message} [${d.code}]`);
 }

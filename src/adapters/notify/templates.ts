@@ -1,7 +1,7 @@
 // Notification templates: built-ins in vmbackup's templates/, overridden by a policy repo's own
 // templates/<same name> (the rule render uses). A broken override falls back to the built-in.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readRepoFile, textOrThrow } from '../policy-files.js';
 import type { Logger } from 'pino';
 import type { NotifyKind, NotifyView } from '../../core/notify-view.js';
 import { notifyHandlebars } from './template-helpers.js';
@@ -89,7 +89,8 @@ export class NotifyTemplates {
 export async function loadNotifyTemplates(repo?: string | ReadonlyMap<string, string>): Promise<NotifyTemplates> {
   const builtin = await readNamed((n) => readFile(new URL(n, BUILTIN_DIR), 'utf8'));
   let overrides: ReadonlyMap<string, string> = new Map();
-  if (typeof repo === 'string') overrides = await readNamed((n) => readFile(join(repo, 'templates', n), 'utf8'));
+  // Never follows a link (templates/ or the file itself): a refused override is left out (see readRepoFile).
+  if (typeof repo === 'string') overrides = await readNamed(async (n) => textOrThrow(await readRepoFile(repo, `templates/${n}`)));
   else if (repo) overrides = new Map([...repo].filter(([n]) => NAMES.includes(n)));
   return new NotifyTemplates(builtin, overrides);
 }

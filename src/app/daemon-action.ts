@@ -9,12 +9,19 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, destination: process.stdout });
   const parsed = o.listen && o.listen !== 'off' ? parseListenAddress(o.listen) : undefined;
   if (parsed && 'error' in parsed) throw new Error(`--listen ${o.listen}: ${parsed.error}`);
-  const listen = parsed;
+  const num = (flag: string, v: string, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} ${v}: expected an integer >= ${min}`);
+    return n;
+  };
+  const limits = { maxConnections: num('--max-connections', o.maxConnections, 1), headersTimeoutMs: num('--header-timeout', o.headerTimeout, 1) * 1000, requestTimeoutMs: num('--request-timeout', o.requestTimeout, 1) * 1000 };
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) throw new Error('--request-timeout must be at least --header-timeout');
+  const listen = parsed ? { ...parsed, ...limits } : undefined;
   const code = await runDaemon({
     source: o.repo, stateDir: o.stateDir, branch: o.branch, pollSec: Number(o.poll), ...(listen ? { listen } : {}),
     baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, cronFile: o.cronFile,
-    ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}),
-    push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout),
+    ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), acceptRewrittenHistory: Boolean(o.acceptRewrittenHistory),
+    push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout), webhookMaxBodyBytes: num('--webhook-max-body', o.webhookMaxBody, 1),
   }, log, (store) => new NotifierBridge(log, store, process.env));
   process.exitCode = code;
   if (!o.once) process.exit(code);

@@ -1,38 +1,34 @@
-// Wires an EngineContext for one CLI invocation: the validated policy repo, hosts, storage,
-// state store, logger and notifier. Refuses to act on an invalid repo.
-import { execa } from 'execa';
-import { formatDiagnostic, loadPolicyRepo } from '../core/load.js';
-import { readPolicyFilesFromDir } from '../adapters/policy-files.js';
+// Wires an EngineContext for one CLI invocation: the policy in force (the daemon's applied
+// revision where a daemon runs, see acting-policy.ts), hosts, storage, state store, logger and
+// notifier. Refuses to act on an invalid policy.
+import { formatDiagnostic } from '../core/load.js';
 import { BackupStore } from '../adapters/storage/backup-store.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { createLogger } from '../adapters/logger.js';
 import { Hosts } from '../engine/hosts.js';
 import type { EngineContext } from '../engine/context.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
+import { loadNotifyTemplates } from '../adapters/notify/templates.js';
 import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
+import { actingPolicy, daemonStateDirOf } from './acting-policy.js';
 
-export interface EngineFlags { repo: string; stateDir?: string; logLevel?: string }
+export interface EngineFlags { repo?: string; stateDir?: string; logLevel?: string }
 
 export const DEFAULT_STATE_DIR = '/var/lib/vmbackup';
 
-export async function repoRevision(dir: string): Promise<string | undefined> {
-  // One `git rev-parse` per backup: execa is loaded anyway; simple-git would add its import to every start-up.
-  const r = await execa('git', ['-C', dir, 'rev-parse', '--verify', '-q', 'HEAD'], { reject: false });
-  return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
-}
-
 export async function setupEngine(flags: EngineFlags, env: NodeJS.ProcessEnv = process.env): Promise<EngineContext> {
-  const load = loadPolicyRepo(await readPolicyFilesFromDir(flags.repo));
+  const stateDir = flags.stateDir ?? env.VMBACKUP_STATE_DIR ?? (flags.repo !== undefined ? daemonStateDirOf(flags.repo) : undefined) ?? DEFAULT_STATE_DIR;
+  const store = await StateStore.open(stateDir);
+  const policy = await actingPolicy({ ...(flags.repo !== undefined ? { repo: flags.repo } : {}), stateDir, store });
+  const { load, revision } = policy.snapshot;
   if (!load.ok) {
     const errors = load.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-    throw new Error(`the policy repo ${flags.repo} is invalid; nothing done:\n${errors.join('\n')}`);
+    throw new Error(`the policy (${policy.source === 'applied' ? `applied revision ${revision?.slice(0, 12)}` : `working tree ${policy.repoDir}`}) is invalid; nothing done:\n${errors.join('\n')}`);
   }
-  const stateDir = flags.stateDir ?? env.VMBACKUP_STATE_DIR ?? DEFAULT_STATE_DIR;
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
-  const revision = await repoRevision(flags.repo);
-  const store = await StateStore.open(stateDir);
+  if (policy.note) log.warn({ revision, source: policy.source }, policy.note);
   // Bacula starts one `vmbackup backup` per VM: dedup and recovery detection go through the shared state file.
-  const notifier = await createNotifier({ notifications: load.desired.settings.notifications, timeZone: load.desired.settings.timeZone, log, repoDir: flags.repo, env, dedup: stateStoreDedup(store), previousRun: previousRunFrom(store) });
+  const notifier = await createNotifier({ notifications: load.desired.settings.notifications, timeZone: load.desired.settings.timeZone, log, templates: await loadNotifyTemplates(policy.snapshot.templateFiles), env, dedup: stateStoreDedup(store), previousRun: previousRunFrom(store) });
   const ctx: EngineContext = {
     desired: load.desired,
     ...(revision ? { revision } : {}),

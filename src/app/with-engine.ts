@@ -8,7 +8,7 @@ import { setupEngine } from './engine-setup.js';
 export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext) => Promise<number>): Promise<void> {
   let ctx: EngineContext | undefined;
   try {
-    ctx = await setupEngine({ repo: opts.repo, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
+    ctx = await setupEngine({ ...(opts.repo !== undefined ? { repo: opts.repo } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
     process.exitCode = await fn(ctx);
   } catch (e) {
     if (e instanceof LockedError) {

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 
 export interface DaemonCliOptions {
   repo: string; stateDir: string; branch: string; poll: string; listen?: string; bacula: boolean;
-  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string;
+  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string; acceptRewrittenHistory?: boolean;
   push: boolean; once?: boolean; stopTimeout: string; logLevel: string;
+  maxConnections: string; headerTimeout: string; requestTimeout: string; webhookMaxBody: string;
 }
 
 export function registerDaemon(program: Command): void {
@@ -16,11 +17,16 @@ export function registerDaemon(program: Command): void {
     .option('--branch <name>', 'branch to follow', 'main')
     .option('--poll <seconds>', 'poll interval', '60')
     .option('--listen <host:port>', 'HTTP for /healthz /readyz /metrics and POST /hooks/git (default 127.0.0.1:9478; "off" disables)', '127.0.0.1:9478')
+    .option('--max-connections <n>', 'HTTP connections open at once; more are dropped', '64')
+    .option('--header-timeout <seconds>', 'HTTP request headers must arrive within this time, else 408 and the connection is closed', '10')
+    .option('--request-timeout <seconds>', 'a whole HTTP request (headers and body) must arrive within this time', '30')
+    .option('--webhook-max-body <bytes>', 'POST /hooks/git bodies larger than this get 413 (unread)', '65536')
     .option('--bacula-config-dir <dir>', 'where bacula-dir.conf is installed', '/etc/bacula')
     .option('--bconsole-config <file>', 'bconsole.conf for reload and catch-up runs', '/etc/bacula/bconsole.conf')
     .option('--cron-file <file>', 'cron.d file written when settings.scheduler is cron', '/etc/cron.d/vmbackup')
     .option('--allowed-signers <file>', 'apply only commits signed by these SSH keys (git allowed_signers format)')
     .option('--gpg-keyring <dir>', 'apply only commits signed by a key in this GnuPG home')
+    .option('--accept-rewritten-history', 'with signing: also apply a signed revision that does not descend from the applied one (force-push, rollback); off by default')
     .option('--no-push', 'do not commit status back to the repo')
     .option('--once', 'run one reconcile and exit')
     .option('--stop-timeout <seconds>', 'on SIGTERM, wait this long for a running backup', '3600')

@@ -1,11 +1,11 @@
 // Flags shared by every command that touches hypervisors or backup storage.
 import type { Command } from 'commander';
 
-export interface EngineCliOptions { repo: string; stateDir?: string; json?: boolean; logLevel?: string }
+export interface EngineCliOptions { repo?: string; stateDir?: string; json?: boolean; logLevel?: string }
 
 export function engineOptions(cmd: Command): Command {
   return cmd
-    .option('--repo <dir>', 'policy repository (a checkout; the daemon keeps one in its state dir)', '.')
+    .option('--repo <dir>', 'policy repository working tree, used only where no daemon has applied a revision in the state dir (default .); where one has, its applied revision is in force')
     .option('--state-dir <dir>', 'state directory for locks and run history (default $VMBACKUP_STATE_DIR or /var/lib/vmbackup)')
     .option('--log-level <level>', 'pino log level on stderr (trace, debug, info, warn, error)', 'info')
     .option('--json', 'print the result as JSON on stdout');

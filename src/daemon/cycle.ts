@@ -1,34 +1,33 @@
-// One reconcile, Flux-style: fetch the source → verify trust → validate → apply (or keep the last
-// applied revision in force) → observe → plan → execute → write status back → notify.
+// One reconcile, Flux-style, as a straight line of steps: fetch the source → decide the revision
+// (gate, trust over history, validate, apply: src/core/revision/decide.ts) → remember it → take
+// the policy in force from the PolicySource → announce (alert once / recovered) → reconcile
+// (observe, plan, execute, status write-back). A refused head never acts: the applied revision
+// stays in force for the daemon and, through the recorded applied revision, for every other process.
 import type { Logger } from 'pino';
-import { formatDiagnostic, loadPolicyRepo } from '../core/load.js';
+import { execa } from 'execa';
 import type { DesiredState } from '../core/model.js';
-import { planReconcile, DEFAULT_RECONCILE_OPTIONS } from '../core/reconcile/plan.js';
+import type { RevisionDecision } from '../core/revision/decide.js';
 import type { ReconcilePlan } from '../core/reconcile/types.js';
-import { buildStatus } from '../core/status-build.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
-import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
-import type { Templates } from '../core/render.js';
-import { policyRevision, readPolicyFilesAtRevision } from '../adapters/git/revision-files.js';
-import { syncCheckout, verifyCommitSignature } from '../adapters/git/checkout.js';
-import { listStatusFiles, writeStatus } from '../adapters/git/status-writer.js';
-import { readFilesAtRevision } from '../adapters/git/revision-files.js';
-import { resolveTemplates } from '../adapters/templates.js';
+import type { PolicySnapshot, PolicySource } from '../ports/policy-source.js';
+import { policyRevision } from '../adapters/git/revision-files.js';
+import { syncCheckout } from '../adapters/git/checkout.js';
+import type { HistoryTrustOptions } from '../adapters/git/trust-history.js';
 import { BackupStore } from '../adapters/storage/backup-store.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import { Hosts } from '../engine/hosts.js';
 import type { EngineContext, Notifier } from '../engine/context.js';
-import { applyDesired, type ApplyTargets } from './apply.js';
-import { DirectorReloadError } from '../adapters/bacula/director-config.js';
+import type { ApplyTargets } from './apply.js';
 import { readDaemonState, saveDaemonState, type DaemonState } from './daemon-state.js';
-import { executePlan, type ActionResult } from './execute.js';
-import { gatherObserved } from './observe.js';
+import type { ActionResult } from './execute.js';
+import { reconcileStep } from './reconcile-step.js';
+import { revisionStep } from './revision-step.js';
 
 export interface DaemonNotifier extends Notifier {
-  configAlert(revision: string, errors: string[], appliedRevision?: string): Promise<void>;
+  configAlert(revision: string, errors: string[], appliedRevision?: string, stage?: string): Promise<void>;
   recovered(revision: string, failedRevision?: string): Promise<void>;
-  /** Switch channels to those of the applied revision. */
-  use?(desired: DesiredState, repoDir: string): Promise<void>;
+  /** Switch channels (and notification templates) to those of the revision in force. */
+  use?(snapshot: PolicySnapshot): Promise<void>;
   digest?(summary: FleetSummary, statuses: readonly VmStatus[]): Promise<void>;
 }
 
@@ -42,27 +41,27 @@ export interface CycleDeps {
   env: NodeJS.ProcessEnv;
   notifier: DaemonNotifier;
   targets: ApplyTargets;
-  trust?: { allowedSignersFile?: string; gpgKeyring?: string };
+  /** The policy at a revision of the daemon's checkout. */
+  policy: PolicySource;
+  /** Signature checking over history; absent: commits need no signature. */
+  trust?: HistoryTrustOptions;
   pushStatus: boolean;
   stopping: () => boolean;
+  /** Last text filter before status files leave the process (secret redaction). */
+  scrub?: (text: string) => string;
   /**
    * The branch head the last reconcile ended on (our status commit, or what it fetched), passed
    * when every trigger only says "the branch moved" (a local source changed, a push webhook). If
-   * the fetched head is still that commit and its policy is applied, the move was our own status
-   * push or a push already reconciled (a local push fires the watcher and its webhook): nothing is
-   * reconciled. Else every status push would start another pass and a failing VM would be retried
-   * back to back.
+   * the fetched head is still that commit and no new revision was applied, the move was our own
+   * status push or a push already reconciled: nothing is reconciled (no status-push loop, also
+   * while a refused head sits on the branch).
    */
   seenHead?: string;
   /** Called with every finished cycle (metrics). */
   onCycle?: (r: CycleResult) => void;
   /** Called with the revision in force as soon as it is known, before the (possibly long) reconcile (metrics). */
   onApplied?: (revision: string) => void;
-  /**
-   * The hypervisor connections for a revision's desired state, kept by the caller across cycles
-   * (ssh ControlMaster connections survive from one poll to the next). Without it each cycle
-   * opens its own and closes them at the end.
-   */
+  /** Hypervisor connections kept by the caller across cycles; without it each cycle opens and closes its own. */
   hostsFor?: (revision: string, desired: DesiredState) => Promise<Hosts>;
 }
 
@@ -70,6 +69,8 @@ export interface CycleResult {
   revision?: string;
   applied: boolean;
   appliedRevision?: string;
+  /** What the revision step decided about the fetched candidate. */
+  verdict?: RevisionDecision['verdict'];
   errors: string[];
   plan?: ReconcilePlan;
   results: ActionResult[];
@@ -85,106 +86,53 @@ export interface CycleResult {
   ms: number;
 }
 
-async function desiredAt(dir: string, rev: string): Promise<{ desired: DesiredState; templates: Templates } | undefined> {
-  const load = loadPolicyRepo(await readPolicyFilesAtRevision(dir, rev));
-  if (!load.ok) return undefined;
-  const tpl = await readFilesAtRevision(dir, rev, (p) => /^templates\/[^/]+$/.test(p));
-  return { desired: load.desired, templates: await resolveTemplates(new Map(tpl.map((f) => [f.path.slice(10), f.text]))) };
-}
-
-/** Validate and apply `rev`; returns the errors that kept it from being applied (empty = applied). */
-async function attempt(deps: CycleDeps, dir: string, rev: string): Promise<{ errors: string[]; retry?: boolean; desired?: DesiredState; templates?: Templates }> {
-  if (deps.trust) {
-    const v = await verifyCommitSignature(dir, rev, deps.trust);
-    if (!v.trusted) return { errors: [`commit ${rev.slice(0, 12)} is not trusted: ${v.reason}`] };
-  }
-  const load = loadPolicyRepo(await readPolicyFilesAtRevision(dir, rev));
-  if (!load.ok) return { errors: load.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic) };
-  const at = await desiredAt(dir, rev);
-  try {
-    const out = await applyDesired(load.desired, at!.templates, deps.targets, deps.env);
-    if (out.changed.length) deps.log.info({ revision: rev, files: out.changed, reloaded: out.reloaded }, 'configuration applied');
-  } catch (e) {
-    return { errors: [(e as Error).message], ...(e instanceof DirectorReloadError ? { retry: true } : {}) };
-  }
-  return { errors: [], desired: load.desired, templates: at!.templates };
-}
+/** The ref that keeps the applied revision's objects in the daemon's checkout (gc never drops them). */
+export const APPLIED_REF = 'refs/vmbackup/applied';
 
 export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const t0 = performance.now();
   const log = deps.log.child({ cycle: deps.now().toISOString() });
   const st: DaemonState = readDaemonState(deps.store);
-  const appliedBefore = st.lastAppliedRevision;
+
+  // 1. Fetch: the candidate is the newest commit that touched policy (our status commits change none).
   const co = await syncCheckout({ source: deps.source, stateDir: deps.stateDir, branch: deps.branch });
   if (co.fetchError) log.warn({ err: co.fetchError }, 'fetch failed; using the last fetched revision');
-  // Status commits (ours) change no policy: the revision that matters is the newest commit
-  // that touched anything outside status/.
-  const rev = await policyRevision(co.dir, co.commit, st.statusPath ?? 'status');
-  let errors: string[] = [];
-  let desired: DesiredState | undefined;
-  if (rev === st.lastAttemptedRevision && st.lastAttemptErrors.length && !st.lastAttemptRetry) errors = st.lastAttemptErrors; // already alerted
-  else if (rev !== st.lastAppliedRevision) {
-    const a = await attempt(deps, co.dir, rev);
-    errors = a.errors;
-    st.lastAttemptedRevision = rev;
-    st.lastAttemptAt = deps.now().toISOString();
-    st.lastAttemptErrors = errors;
-    if (a.retry) st.lastAttemptRetry = true;
-    else delete st.lastAttemptRetry;
-    if (!errors.length) {
-      const wasBroken = st.alertedRevisions.length > 0 && st.lastAppliedRevision !== undefined;
-      desired = a.desired;
-      const gone = st.appliedVms.filter((n) => !a.desired!.vms.some((v) => v.name === n));
-      const prev = st.lastAppliedRevision ? await desiredAt(co.dir, st.lastAppliedRevision).catch(() => undefined) : undefined;
-      for (const n of gone) st.removed[n] = { since: deps.now().toISOString(), retention: prev?.desired.vms.find((v) => v.name === n)?.retention ?? { keepLast: 1 } };
-      for (const v of a.desired!.vms) delete st.removed[v.name];
-      st.lastAppliedRevision = rev;
-      st.appliedVms = a.desired!.vms.map((v) => v.name);
-      st.statusPath = a.desired!.settings.statusPath;
-      await deps.notifier.use?.(a.desired!, co.dir);
-      if (wasBroken) { const failed = st.alertedRevisions.at(-1); st.alertedRevisions = []; await deps.notifier.recovered(rev, failed !== rev ? failed : undefined); }
-    } else if (!st.alertedRevisions.includes(rev)) {
-      st.alertedRevisions.push(rev);
-      log.error({ revision: rev, errors }, 'revision not applied; the last applied revision stays in force');
-      await deps.notifier.configAlert(rev, errors, st.lastAppliedRevision);
-    }
-  }
-  if (!desired && st.lastAppliedRevision) {
-    desired = (await desiredAt(co.dir, st.lastAppliedRevision))?.desired;
-    if (desired) await deps.notifier.use?.(desired, co.dir);
-  }
-  await saveDaemonState(deps.store, st);
+  const candidate = await policyRevision(co.dir, co.commit, st.statusPath ?? 'status');
+
+  // 2. Decide: gate → trust over history → validate → apply, then the pure decision.
+  const decision = await revisionStep({ policy: deps.policy, targets: deps.targets, env: deps.env, log, ...(deps.trust ? { trust: deps.trust } : {}) }, co.dir, st, candidate, st.statusPath ?? 'status', deps.now().toISOString());
+
+  // 3. Take the policy in force from the port (the applied revision, never the fetched working tree).
+  const inForce = decision.inForce ? await deps.policy.at(decision.inForce) : undefined;
+  const desired = inForce?.load.ok ? inForce.load.desired : undefined;
+
+  // 4. Remember: the decision's state, removed VMs, and the applied ref every process reads.
+  await remember(deps, co.dir, st, decision, desired);
   if (st.lastAppliedRevision) deps.onApplied?.(st.lastAppliedRevision); // also when a broken head keeps the last one in force
-  const result: CycleResult = { revision: rev, applied: !errors.length && st.lastAppliedRevision === rev, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], head: co.commit, ms: 0 };
-  // Not when this cycle just applied a revision: our last status push may sit on top of a new one.
-  const seen = deps.seenHead !== undefined && co.commit === deps.seenHead && rev === appliedBefore;
+
+  // 5. Announce, through the channels of the revision in force (a refused head cannot silence or redirect its own alert).
+  if (inForce) await deps.notifier.use?.(inForce);
+  if (decision.alert) {
+    log.error({ revision: decision.alert.revision, stage: decision.alert.stage, errors: decision.alert.errors }, 'revision not applied; the last applied revision stays in force');
+    await deps.notifier.configAlert(decision.alert.revision, decision.alert.errors, decision.alert.appliedRevision, decision.alert.stage);
+  }
+  if (decision.recovered) await deps.notifier.recovered(decision.recovered.revision, decision.recovered.failedRevision);
+
+  const result: CycleResult = { revision: candidate, applied: decision.verdict === 'applied' || decision.verdict === 'unchanged', verdict: decision.verdict, ...(st.lastAppliedRevision ? { appliedRevision: st.lastAppliedRevision } : {}), errors: st.lastAttemptErrors, results: [], head: co.commit, ms: 0 };
+  const seen = deps.seenHead !== undefined && co.commit === deps.seenHead && decision.verdict !== 'applied';
   if (seen) log.info({ head: co.commit }, 'the branch has not moved since the last reconcile; nothing to do');
   if (!desired || deps.stopping() || seen) { result.ms = performance.now() - t0; return { ...result, ...(seen ? { skipped: true } : {}) }; }
 
-  const hosts = deps.hostsFor ? await deps.hostsFor(st.lastAppliedRevision!, desired) : new Hosts(desired);
-  const ctx: EngineContext = { desired, revision: st.lastAppliedRevision!, hosts, storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
+  // 6. Reconcile under the policy in force.
+  const revision = st.lastAppliedRevision!;
+  const hosts = deps.hostsFor ? await deps.hostsFor(revision, desired) : new Hosts(desired);
+  const ctx: EngineContext = { desired, revision, hosts, storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
-    const reconcileOpts = { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays };
-    const observed = await gatherObserved(ctx, desired, st.removed, deps.store);
-    const plan = planReconcile(desired, st.lastAppliedRevision!, observed, deps.now().toISOString(), reconcileOpts);
-    result.plan = plan;
-    log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
-    result.results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: deps.stopping });
-    // Observe again only if something ran: the status must show what the actions changed.
-    const after = result.results.length ? await gatherObserved(ctx, desired, st.removed, deps.store) : observed;
-    const afterPlan = result.results.length ? planReconcile(desired, st.lastAppliedRevision!, after, deps.now().toISOString(), reconcileOpts) : plan;
-    const space = await ctx.storage.space();
-    const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await deps.store.runs(), now: deps.now().toISOString(), appliedRevision: st.lastAppliedRevision!, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
-    result.statuses = statuses;
-    result.summary = summary;
-    result.timeZone = desired.settings.timeZone;
+    const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}) }, desired, revision);
+    Object.assign(result, { plan: r.plan, results: r.results, statuses: r.statuses, summary: r.summary, timeZone: desired.settings.timeZone });
+    if (r.statusCommit) result.statusCommit = r.statusCommit;
+    if (r.pushedHead) result.head = r.pushedHead;
     if (desired.settings.notifications.slack?.digestSchedule) result.digestSchedule = desired.settings.notifications.slack.digestSchedule;
-    if (deps.pushStatus) {
-      const rendered = renderStatusFiles(statuses, summary, summary.generated_at, { statusPath: desired.settings.statusPath, timeZone: desired.settings.timeZone, existing: await listStatusFiles(co.dir, desired.settings.statusPath, deps.branch) });
-      const w = await writeStatus(co.dir, rendered.files, rendered.deletions, statusCommitMessage(summary), undefined, { statusPath: desired.settings.statusPath, branch: deps.branch });
-      if (w.commit) { result.statusCommit = w.commit; if (w.pushed || !w.pending) result.head = w.commit; }
-      if (w.error) log.warn({ err: w.error, pending: w.pending }, 'status not pushed yet; kept locally');
-    }
     st.lastReconcileAt = deps.now().toISOString();
     await saveDaemonState(deps.store, st);
   } finally {
@@ -193,4 +141,21 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   result.ms = performance.now() - t0;
   deps.onCycle?.(result);
   return result;
+}
+
+/** Saves the decision into `st` (mutated: the caller keeps using it) and points APPLIED_REF at the applied revision. */
+async function remember(deps: CycleDeps, dir: string, st: DaemonState, decision: RevisionDecision, desired: DesiredState | undefined): Promise<void> {
+  Object.assign(st, decision.state);
+  if (!('lastAttemptRetry' in decision.state)) delete st.lastAttemptRetry;
+  if (decision.verdict === 'applied' && desired) {
+    const previous = decision.changed?.previous;
+    const prev = previous ? await deps.policy.at(previous).catch(() => undefined) : undefined;
+    const gone = st.appliedVms.filter((n) => !desired.vms.some((v) => v.name === n));
+    for (const n of gone) st.removed[n] = { since: deps.now().toISOString(), retention: (prev?.load.ok ? prev.load.desired.vms.find((v) => v.name === n)?.retention : undefined) ?? { keepLast: 1 } };
+    for (const v of desired.vms) delete st.removed[v.name];
+    st.appliedVms = desired.vms.map((v) => v.name);
+    st.statusPath = desired.settings.statusPath;
+  }
+  if (st.lastAppliedRevision) await execa('git', ['-C', dir, 'update-ref', APPLIED_REF, st.lastAppliedRevision], { reject: false });
+  await saveDaemonState(deps.store, st);
 }

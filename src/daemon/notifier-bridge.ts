@@ -1,9 +1,10 @@
 // The daemon's notifier: every event is logged (journald), and sent through the channels that
 // the *applied* revision configures — a broken revision can't silence or redirect its own alert.
 import type { Logger } from 'pino';
-import type { DesiredState } from '../core/model.js';
+import type { PolicySnapshot } from '../ports/policy-source.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import { createNotifier, type ChannelNotifier } from '../adapters/notify/notifier.js';
+import { loadNotifyTemplates } from '../adapters/notify/templates.js';
 import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import type { DaemonNotifier } from './cycle.js';
@@ -13,12 +14,15 @@ export class NotifierBridge implements DaemonNotifier {
   private key = '';
   constructor(private readonly log: Logger, private readonly store: StateStore, private readonly env: NodeJS.ProcessEnv) {}
 
-  /** Switch to the channels of a newly applied revision (no-op when they did not change). */
-  async use(desired: DesiredState, repoDir: string): Promise<void> {
-    const key = JSON.stringify([desired.settings.notifications, desired.settings.timeZone]);
+  /** Switch to the channels and templates of the revision in force (no-op when they did not change). */
+  async use(snapshot: PolicySnapshot): Promise<void> {
+    if (!snapshot.load.ok) return;
+    const desired = snapshot.load.desired;
+    const key = JSON.stringify([desired.settings.notifications, desired.settings.timeZone, [...snapshot.templateFiles]]);
     if (key === this.key) return;
     await this.current?.drain(5000);
-    this.current = await createNotifier({ notifications: desired.settings.notifications, timeZone: desired.settings.timeZone, log: this.log, repoDir, env: this.env, dedup: stateStoreDedup(this.store), previousRun: previousRunFrom(this.store) });
+    const templates = await loadNotifyTemplates(snapshot.templateFiles);
+    this.current = await createNotifier({ notifications: desired.settings.notifications, timeZone: desired.settings.timeZone, log: this.log, templates, env: this.env, dedup: stateStoreDedup(this.store), previousRun: previousRunFrom(this.store) });
     this.key = key;
   }
 
@@ -27,9 +31,11 @@ export class NotifierBridge implements DaemonNotifier {
     await this.current?.notify(e);
   }
 
-  async configAlert(revision: string, errors: string[], appliedRevision?: string): Promise<void> {
-    this.log.error({ event: 'config-alert', revision, errors }, 'notification');
-    await this.current?.configAlert({ revision, reason: errors.some((x) => /not trusted/.test(x)) ? 'untrusted' : 'invalid', errors, ...(appliedRevision ? { appliedRevision } : {}) });
+  async configAlert(revision: string, errors: string[], appliedRevision?: string, stage?: string): Promise<void> {
+    this.log.error({ event: 'config-alert', revision, stage, errors }, 'notification');
+    if (!this.current) this.log.error({ revision }, 'no notification channel yet (no revision was ever applied): the refusal is only logged, in state.json and on /readyz');
+    const reason = stage === 'untrusted' || stage === 'history' || errors.some((x) => /not trusted/.test(x)) ? 'untrusted' : 'invalid';
+    await this.current?.configAlert({ revision, reason, errors, ...(appliedRevision ? { appliedRevision } : {}) });
   }
 
   async recovered(revision: string, failedRevision?: string): Promise<void> {

@@ -1,0 +1,52 @@
+// Which policy an acting CLI command (backup, verify, restore, cleanup, notify) runs with: the
+// revision the daemon applied, read from the git object store through the PolicySource port, when
+// a daemon has applied one in this state directory; a working tree only where no daemon runs.
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadPolicyRepo } from '../core/load.js';
+import type { PolicySnapshot } from '../ports/policy-source.js';
+import type { StateStore } from '../adapters/store/state-store.js';
+import { readFilesUnder, readPolicyFilesFromDir } from '../adapters/policy-files.js';
+import { resolveTemplates } from '../adapters/templates.js';
+import { repoRevision } from './repo-revision.js';
+
+export interface ActingPolicy {
+  snapshot: PolicySnapshot;
+  /** `applied`: the daemon's applied revision; `working-tree`: `--repo`, no daemon here. */
+  source: 'applied' | 'working-tree';
+  /** The directory the policy came from (the daemon's checkout, or `--repo`). */
+  repoDir: string;
+  /** A note for stderr (e.g. `--repo` ignored in favour of the applied revision). */
+  note?: string;
+}
+
+/** The daemon's checkout inside its state directory. */
+export const daemonRepoDir = (stateDir: string): string => join(stateDir, 'repo');
+
+/** The state directory whose daemon checkout `repo` is (`<stateDir>/repo` beside `<stateDir>/state.json`), if it is one. */
+export function daemonStateDirOf(repo: string): string | undefined {
+  const dir = resolve(repo);
+  return basename(dir) === 'repo' && existsSync(join(dirname(dir), 'state.json')) ? dirname(dir) : undefined;
+}
+
+export function appliedRevisionIn(store: StateStore): string | undefined {
+  const d = store.data.daemon as { lastAppliedRevision?: unknown } | undefined;
+  return typeof d?.lastAppliedRevision === 'string' ? d.lastAppliedRevision : undefined;
+}
+
+export async function actingPolicy(o: { repo?: string; stateDir: string; store: StateStore }): Promise<ActingPolicy> {
+  const applied = appliedRevisionIn(o.store);
+  if (applied) {
+    const dir = daemonRepoDir(o.stateDir);
+    if (!existsSync(join(dir, '.git'))) throw new Error(`the state directory ${o.stateDir} records the applied revision ${applied.slice(0, 12)}, but the daemon's checkout ${dir} is missing; nothing done`);
+    const { GitPolicySource } = await import('../adapters/git/git-policy-source.js');
+    const snapshot = await new GitPolicySource(dir).at(applied);
+    const other = o.repo !== undefined && resolve(o.repo) !== resolve(dir);
+    return { snapshot, source: 'applied', repoDir: dir, ...(other ? { note: `--repo ${o.repo} ignored: the daemon's applied revision ${applied.slice(0, 12)} is in force in ${o.stateDir}` } : {}) };
+  }
+  const repoDir = o.repo ?? '.';
+  const load = loadPolicyRepo(await readPolicyFilesFromDir(repoDir));
+  const templateFiles = await readFilesUnder(repoDir, 'templates');
+  const revision = await repoRevision(repoDir);
+  return { snapshot: { ...(revision ? { revision } : {}), label: 'working tree', load, templates: await resolveTemplates(templateFiles), templateFiles }, source: 'working-tree', repoDir };
+}

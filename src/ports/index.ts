@@ -1,0 +1,3 @@
+// The ports the engine and daemon depend on (adapters implement them; the composition root wires them).
+export type { PolicySource, PolicySnapshot, AppliedRevision } from './policy-source.js';
+export type { Clock } from './clock.js';

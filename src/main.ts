@@ -10,6 +10,7 @@ import { registerDaemon } from './cli/daemon.js';
 import { registerStatus } from './cli/status.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
+import { defaultVault } from './adapters/secrets/default-vault.js';
 
 export function buildProgram(): Command {
   const program = new Command('vmbackup')
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
       return;
     }
-    process.stderr.write(`vmbackup: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`vmbackup: ${defaultVault.scrub(e instanceof Error ? e.message : String(e))}\n`);
     process.exitCode = EXIT.ERROR;
   }
 }

@@ -11,7 +11,10 @@ export function fillSecrets(text: string, lookup: (ref: SecretRef) => string | u
     const ref: SecretRef = kind === 'env' ? { env: name } : { credential: name };
     const v = lookup(ref);
     if (v === undefined) { missing.add(`${kind === 'env' ? 'environment variable' : 'credential'} ${name}`); return ''; }
-    return baculaEscape(v);
+    try { return baculaEscape(v); } catch {
+      // Never the value: baculaEscape's own message quotes it.
+      throw new RangeError(`secret ${kind} ${name}: the value contains a control character and cannot be written into a Bacula string`);
+    }
   });
   return { text: out, missing: [...missing].sort() };
 }

@@ -14,6 +14,9 @@ import type { Settings } from '../../src/core/model.js';
 import type { FleetSummary, VmStatus } from '../../src/core/status-model.js';
 import { startHttpReceiver, startSmtpReceiver, type Captured, type HttpReceiver, type SmtpReceiver } from '../helpers/receivers.js';
 
+/** The receivers are plain http/SMTP on 127.0.0.1: the daemon-side allowance (never the repo's) lets secrets go there. */
+const LOCAL_RECEIVERS = { VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1', VMBACKUP_ALLOW_PLAINTEXT_SMTP: '1' };
+
 const TZ = 'America/New_York';
 const T0 = new Date('2026-02-07T17:45:00Z');
 const FAIL_PATH = '/services/T0FAIL/B0FAIL/failTOKENfailTOKEN';
@@ -84,7 +87,7 @@ describe('ChannelNotifier', () => {
     const log = createLogger({ level: 'debug', destination: new Writable({ write(c, _e, cb) { logLines.push(String(c)); cb(); } }) });
     const n = await createNotifier({
       notifications: notifications(), timeZone: TZ, log, now: () => clock,
-      env: { SLACK_FAILURE_WEBHOOK: slack.url(FAIL_PATH), TEAMS_WEBHOOK: hook.url(HOOK_PATH), CREDENTIALS_DIRECTORY: creds },
+      env: { ...LOCAL_RECEIVERS, SLACK_FAILURE_WEBHOOK: slack.url(FAIL_PATH), TEAMS_WEBHOOK: hook.url(HOOK_PATH), CREDENTIALS_DIRECTORY: creds },
       retry: { baseDelayMs: 10, maxDelayMs: 50, maxAttempts: 3 }, ...o,
     });
     made.push(n);
@@ -229,7 +232,7 @@ describe('ChannelNotifier', () => {
     const closedUrl = closed.url(HOOK_PATH);
     await closed.close();
     const n = await notifier({
-      env: { SLACK_FAILURE_WEBHOOK: bad.url(FAIL_PATH), TEAMS_WEBHOOK: closedUrl, CREDENTIALS_DIRECTORY: creds },
+      env: { ...LOCAL_RECEIVERS, SLACK_FAILURE_WEBHOOK: bad.url(FAIL_PATH), TEAMS_WEBHOOK: closedUrl, CREDENTIALS_DIRECTORY: creds },
       notifications: { ...notifications(), email: { ...notifications().email!, port: 1 } },
     });
     const t0 = performance.now();
@@ -247,7 +250,7 @@ describe('ChannelNotifier', () => {
   });
 
   it('a missing secret disables that channel only, reported without its value', async () => {
-    const n = await notifier({ env: { TEAMS_WEBHOOK: hook.url(HOOK_PATH) } });
+    const n = await notifier({ env: { ...LOCAL_RECEIVERS, TEAMS_WEBHOOK: hook.url(HOOK_PATH) } });
     assert.deepEqual(n.configured, ['webhook']);
     assert.equal(n.problems.length, 3);
     assert.match(n.problems.join('\n'), /env SLACK_FAILURE_WEBHOOK.*is not set/);

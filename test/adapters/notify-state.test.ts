@@ -34,7 +34,7 @@ describe('notifier state in the state store', () => {
         store,
         n: await createNotifier({
           notifications: { slack: { failureWebhook: { env: 'HOOK' }, digestSchedule: DEFAULT_DIGEST_SCHEDULE } },
-          env: { HOOK: slack.url('/services/x/y/z') }, log: quiet(), now: () => now,
+          env: { HOOK: slack.url('/services/x/y/z'), VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1' }, log: quiet(), now: () => now,
           dedup: stateStoreDedup(store), previousRun: previousRunFrom(store),
         }),
       };

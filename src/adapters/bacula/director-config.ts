@@ -1,11 +1,12 @@
 // Installs a rendered director config the safe way: write every file atomically (keeping the old
-// owner, group and mode, so the `bacula` user can still read it), test it with the real
+// owner and group, so the `bacula` user can still read it; a file holding a secret 0600/0640), test it with the real
 // `bacula-dir -t`, and put the previous files back if the test fails. Then `bconsole reload`; if
 // the director cannot be reloaded the previous files go back too.
 import { execa } from 'execa';
-import { chown, readFile, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
+import { installMode } from '../file-mode.js';
 import { BconsoleError, type Bconsole } from './bconsole.js';
 
 export interface ConfigFile { path: string; content: string; mode: number }
@@ -38,12 +39,15 @@ async function current(path: string): Promise<{ content: string; mode: number; u
   }
 }
 
-async function put(path: string, content: string, like: { mode: number; uid: number; gid: number } | undefined, mode: number): Promise<void> {
-  await writeFileAtomic(path, content, like?.mode ?? mode);
-  if (like && process.getuid?.() === 0) await chown(path, like.uid, like.gid);
+/** Mode and owner from ../file-mode.ts: a file holding a secret is 0600/0640 whatever the old mode. */
+async function put(path: string, content: string, like: { mode: number; uid: number; gid: number } | undefined, wanted: number): Promise<void> {
+  const d = like ? undefined : await stat(dirname(path)).catch(() => undefined);
+  const t = installMode(wanted, like, d && { mode: d.mode, uid: d.uid, gid: d.gid }, process.getuid?.() === 0);
+  await writeFileAtomic(path, content, t.mode, t.owner);
 }
 
-export async function applyDirectorConfig(dir: string, mainName: string, files: readonly ConfigFile[], bconsole: Bconsole | undefined, binary = 'bacula-dir'): Promise<ApplyResult> {
+/** `scrub` takes filled secrets out of error texts (bacula-dir -t echoes the offending config line). */
+export async function applyDirectorConfig(dir: string, mainName: string, files: readonly ConfigFile[], bconsole: Bconsole | undefined, binary = 'bacula-dir', scrub: (s: string) => string = (s) => s): Promise<ApplyResult> {
   const olds = new Map<string, Awaited<ReturnType<typeof current>>>();
   for (const f of files) olds.set(f.path, await current(join(dir, f.path)));
   const changed = files.filter((f) => olds.get(f.path)?.content !== f.content);
@@ -52,21 +56,22 @@ export async function applyDirectorConfig(dir: string, mainName: string, files: 
   const restore = async (): Promise<void> => {
     for (const f of changed) {
       const old = olds.get(f.path);
-      if (old) await put(join(dir, f.path), old.content, old, old.mode);
+      if (old) await put(join(dir, f.path), old.content, old, f.mode);
       else await rm(join(dir, f.path), { force: true });
     }
   };
   const t = await testDirectorConfig(join(dir, mainName), binary);
   if (!t.ok) {
     await restore();
-    throw new DirectorConfigError(`bacula-dir -t rejected the new configuration; the previous files were restored: ${t.output.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`, t.output);
+    const output = scrub(t.output);
+    throw new DirectorConfigError(`bacula-dir -t rejected the new configuration; the previous files were restored: ${output.split('\n').filter(Boolean).slice(0, 4).join(' | ')}`, output);
   }
   // A director that was not reloaded runs the old files: put them back, so the next apply sees the
   // change again and retries instead of finding "nothing changed".
   if (bconsole) {
     try { await bconsole.reload(); } catch (e) {
       await restore();
-      throw new DirectorReloadError(`${(e as Error).message}; the previous files were restored`, e instanceof BconsoleError ? e.output : '');
+      throw new DirectorReloadError(scrub(`${(e as Error).message}; the previous files were restored`), scrub(e instanceof BconsoleError ? e.output : ''));
     }
   }
   return { changed: true, files: changed.map((f) => f.path), reloaded: Boolean(bconsole) };

@@ -23,6 +23,8 @@ export interface PostOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /** The vault's scrub: applied to the body sent and to every error text. */
+  scrub?: (s: string) => string;
 }
 
 export const HTTP_TIMEOUT_MS = 10_000;
@@ -36,20 +38,21 @@ function causeText(e: unknown): string {
 /** Resolves on 2xx; otherwise throws DeliveryError with a message safe to log. */
 export async function postJson(url: string, body: string, o: PostOptions = {}): Promise<void> {
   const doFetch = o.fetch ?? fetch;
+  const scrub = o.scrub ?? ((s: string) => s);
   let res: Response;
   try {
     res = await doFetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'vmbackup' },
-      body,
+      body: scrub(body),
       signal: AbortSignal.timeout(o.timeoutMs ?? HTTP_TIMEOUT_MS),
     });
   } catch (e) {
-    throw new DeliveryError(scrubSecrets(`request failed: ${causeText(e)}`, [url]), true);
+    throw new DeliveryError(scrub(scrubSecrets(`request failed: ${causeText(e)}`, [url])), true);
   }
   const text = await res.text().catch(() => '');
   if (res.ok) return;
-  const snippet = scrubSecrets(text.slice(0, 200).replace(/\s+/g, ' ').trim(), [url]);
+  const snippet = scrub(scrubSecrets(text.slice(0, 200).replace(/\s+/g, ' ').trim(), [url]));
   const msg = `HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`;
   const retryable = res.status === 429 || res.status === 408 || res.status >= 500;
   const after = retryable ? parseRetryAfter(res.headers.get('retry-after'), (o.now ?? Date.now)()) : undefined;

@@ -11,11 +11,13 @@ import type { NotifyKind, NotifyView, ViewOptions } from '../../core/notify-view
 import type { FleetSummary, VmStatus } from '../../core/status-model.js';
 import type { Notifier } from '../../engine/context.js';
 import type { RunRecord } from '../store/state-store.js';
-import { resolveChannels, type Channels } from './channels.js';
-import { Mailer } from './email.js';
+import { defaultVault } from '../secrets/default-vault.js';
+import type { SecretVault } from '../secrets/vault.js';
+import { resolveChannels, type Channels, type PlaintextAllowance } from './channels.js';
+import { Mailer, type MailerTls } from './email.js';
 import { postJson } from './http.js';
 import { NotificationQueue, type RetryPolicy } from './queue.js';
-import { scrubSecrets, type ReadSecretFile } from './secrets.js';
+import type { ReadSecretFile } from './secrets.js';
 import { memoryDedup, type DedupStore } from './state.js';
 import { loadNotifyTemplates, NOTIFY_TEMPLATES, slackTemplateFor, type NotifyTemplates } from './templates.js';
 
@@ -53,6 +55,12 @@ export interface NotifierOptions {
   /** Previous run of the same VM and kind, to spot recoveries. Use previousRunFrom(store). */
   previousRun?: (run: RunRecord) => Promise<RunRecord | undefined>;
   fetch?: typeof fetch;
+  /** Resolves the channel secrets and scrubs every payload and error text (default: the process-wide vault). */
+  vault?: SecretVault;
+  /** Plain-text SMTP auth / http webhooks; default: from `env` (VMBACKUP_ALLOW_PLAINTEXT_SMTP / _HTTP). */
+  allowPlaintext?: PlaintextAllowance;
+  /** Extra CA for the SMTP server's certificate. */
+  smtpTls?: MailerTls;
 }
 
 export async function createNotifier(o: NotifierOptions): Promise<ChannelNotifier> {
@@ -65,7 +73,7 @@ export class ChannelNotifier implements Notifier {
   readonly problems: string[];
   readonly queue: NotificationQueue;
   private readonly channels: Channels;
-  private readonly secrets: string[];
+  private readonly vault: SecretVault;
   private readonly mailer?: Mailer;
   private readonly dedup: DedupStore;
   /** Last run per VM and kind seen by this process: recovery detection without a store. */
@@ -73,12 +81,12 @@ export class ChannelNotifier implements Notifier {
   private serial: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: NotifierOptions, private readonly templates: NotifyTemplates) {
-    const r = resolveChannels(o.notifications, o.env ?? process.env, o.readFile);
+    this.vault = o.vault ?? defaultVault;
+    const r = resolveChannels(o.notifications, o.env ?? process.env, o.readFile, this.vault, o.allowPlaintext);
     this.channels = r.channels;
-    this.secrets = r.secrets;
     this.problems = r.problems;
     for (const p of r.problems) o.log.warn({ problem: p }, 'notification channel disabled');
-    if (r.channels.email) this.mailer = new Mailer(r.channels.email);
+    if (r.channels.email) this.mailer = new Mailer(r.channels.email, o.smtpTls, this.vault.scrub);
     this.queue = o.queue ?? new NotificationQueue({ log: o.log, ...(o.retry ? { retry: o.retry } : {}) });
     this.dedup = o.dedup ?? memoryDedup();
   }
@@ -166,7 +174,7 @@ export class ChannelNotifier implements Notifier {
   /** Renders now (so a template error is reported here) and returns the delivery thunk. */
   private prepare(ch: ChannelName, view: NotifyView): (() => Promise<void>) | undefined {
     const c = this.channels;
-    const post = (url: string, body: string) => () => postJson(url, body, this.o.fetch ? { fetch: this.o.fetch } : {});
+    const post = (url: string, body: string) => () => postJson(url, body, { scrub: this.vault.scrub, ...(this.o.fetch ? { fetch: this.o.fetch } : {}) });
     try {
       if (ch === 'email' && this.mailer) {
         const mailer = this.mailer;
@@ -185,6 +193,6 @@ export class ChannelNotifier implements Notifier {
   }
 
   private scrub(s: string): string {
-    return scrubSecrets(s, this.secrets);
+    return this.vault.scrub(s);
   }
 }

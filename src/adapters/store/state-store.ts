@@ -1,10 +1,11 @@
-// The daemon's and CLI's memory, in lowdb (one JSON file in the state dir, written atomically
-// by lowdb's steno writer): run history (capped), and anything that must survive a restart.
-import { JSONFilePreset } from 'lowdb/node';
-import type { Low } from 'lowdb';
+// The daemon's and CLI's memory, in lowdb (one JSON file in the state dir, scrubbed of secrets and
+// written durably through a private temp file): run history (capped), and anything that must survive a restart.
+import { Low } from 'lowdb';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, LockedError, type Lock } from '../lock.js';
+import { defaultVault } from '../secrets/default-vault.js';
+import { SecureJsonFile } from './secure-json-file.js';
 
 /** Short-held lock: retry for up to 30 s (a holder only ever reads and writes one small file). */
 async function waitForLock(dir: string, name: string): Promise<Lock> {
@@ -52,9 +53,11 @@ export class StateStore {
   private chain: Promise<unknown> = Promise.resolve();
   private constructor(private readonly db: Low<StateData>, private readonly dir: string) {}
 
-  static async open(stateDir: string): Promise<StateStore> {
+  /** `scrub` (default: the process-wide vault's) is applied to the serialized JSON before every write. */
+  static async open(stateDir: string, opts: { scrub?: (s: string) => string } = {}): Promise<StateStore> {
     await mkdir(stateDir, { recursive: true, mode: 0o750 });
-    const db = await JSONFilePreset<StateData>(join(stateDir, 'state.json'), { version: 1, runs: [] });
+    const db = new Low<StateData>(new SecureJsonFile<StateData>(join(stateDir, 'state.json'), opts.scrub ?? defaultVault.scrub), { version: 1, runs: [] });
+    await db.read();
     return new StateStore(db, stateDir);
   }
 

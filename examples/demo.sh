@@ -75,7 +75,7 @@ JS
   for _ in $(seq 50); do [[ -s "$demo/slack.url" ]] && break; sleep 0.1; done
   url=$(cat "$demo/slack.url")
   echo "\$ vmbackup daemon --repo $demo/lab-origin.git --state-dir $demo/daemon --once   (Slack: a local receiver at $url)"
-  SLACK_FAILURE_WEBHOOK="$url/failures" SLACK_DIGEST_WEBHOOK="$url/digest" \
+  VMBACKUP_ALLOW_PLAINTEXT_HTTP=1 SLACK_FAILURE_WEBHOOK="$url/failures" SLACK_DIGEST_WEBHOOK="$url/digest" \
     vmb daemon --repo "$demo/lab-origin.git" --state-dir "$demo/daemon" --once --listen off --cron-file "$demo/vmbackup.cron" --log-level fatal || true
   echo; echo "== the status commit the daemon pushed"
   git -C "$demo/lab-origin.git" log -1 --stat --format='%h %an: %s' main

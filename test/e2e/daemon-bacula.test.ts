@@ -122,7 +122,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
     // The secrets the daemon fills in, and the notification channels (the director's RunScripts
     // run the CLI with the director's environment: same state dir, same channels).
     secrets = { TEST_BACULA_DIR_PASSWORD: dir.password, BACULA_FD_PASSWORD: 'fd-placeholder', BACULA_SD_PASSWORD: 'sd-placeholder' };
-    channels = { SLACK_FAILURE_WEBHOOK: slack.url('/failure'), SLACK_DIGEST_WEBHOOK: slack.url('/digest'), VMBACKUP_STATE_DIR: env.stateDir, NO_COLOR: '1' };
+    channels = { VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1', SLACK_FAILURE_WEBHOOK: slack.url('/failure'), SLACK_DIGEST_WEBHOOK: slack.url('/digest'), VMBACKUP_STATE_DIR: env.stateDir, NO_COLOR: '1' };
     secrets = { ...secrets, ...channels };
     // The director already runs the initial revision's config, as it would on a host being taken over.
     const load = loadPolicyRepo(await readPolicyFilesFromDir(repo.work));

@@ -9,6 +9,9 @@ import { freePort } from './bacula.js';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret';
 
+/** Tests' Slack/webhook/SMTP receivers listen on plain http/SMTP on 127.0.0.1: the daemon-side allowance (never the repo's). */
+export const LOCAL_RECEIVERS = { VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1', VMBACKUP_ALLOW_PLAINTEXT_SMTP: '1' } as const;
+
 export interface DaemonProc {
   url: string;
   stateDir: string;
@@ -21,7 +24,7 @@ export interface DaemonProc {
 export async function startDaemon(origin: string, stateDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<DaemonProc> {
   const port = await freePort();
   let out = '';
-  const proc = execa(process.execPath, [CLI, 'daemon', '--repo', origin, '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--cron-file', join(stateDir, 'vmbackup.cron'), '--poll', '3600', ...extra], { reject: false, env: { VMBACKUP_WEBHOOK_SECRET: WEBHOOK_SECRET, NO_COLOR: '1', ...env }, all: true });
+  const proc = execa(process.execPath, [CLI, 'daemon', '--repo', origin, '--state-dir', stateDir, '--listen', `127.0.0.1:${port}`, '--cron-file', join(stateDir, 'vmbackup.cron'), '--poll', '3600', ...extra], { reject: false, env: { VMBACKUP_WEBHOOK_SECRET: WEBHOOK_SECRET, NO_COLOR: '1', ...LOCAL_RECEIVERS, ...env }, all: true });
   proc.all?.on('data', (b: Buffer) => { out += b.toString(); });
   const url = `http://127.0.0.1:${port}`;
   return {

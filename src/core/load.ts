@@ -5,6 +5,7 @@ import type { DesiredState, Diagnostic } from './model.js';
 import { buildHypervisors, buildPolicies, buildVms } from './normalize.js';
 import { normalizeSchedule } from './schedule.js';
 import { checkSchema } from './schema-check.js';
+import { checkSecretRefs } from './secret-refs.js';
 import { findLiteralSecrets } from './secrets-scan.js';
 import { buildSettings } from './settings.js';
 import { parseYamlFile, positionOf, type ParsedFile } from './yaml-source.js';
@@ -88,6 +89,7 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
   }
   const { collected, diagnostics: collectDiags } = collect(parsed);
   diagnostics.push(...collectDiags);
+  diagnostics.push(...checkSecretRefs(collected));
   const settings = buildSettings(collected);
   const policies = buildPolicies(collected, settings, diagnostics);
   const hypervisors = buildHypervisors(collected, settings, collected.vms, diagnostics);

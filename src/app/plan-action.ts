@@ -5,6 +5,15 @@ import { planPolicyChange, retentionChangedVms } from '../core/policy-diff.js';
 import { renderAll } from '../core/render.js';
 import { loadSnapshot, readRecordedRestorePoints } from './policy-source.js';
 import { EXIT } from '../cli/exit-codes.js';
+import { readFilesUnder } from '../adapters/policy-files.js';
+
+/** The raw `templates/<name>` overrides of a revision (or the working tree): the plan lists added or changed ones. */
+async function templateOverrides(repo: string, rev?: string): Promise<Map<string, string>> {
+  if (rev === undefined) return readFilesUnder(repo, 'templates');
+  const { readFilesAtRevision } = await import('../adapters/git/revision-files.js');
+  const files = await readFilesAtRevision(repo, rev, (p) => /^templates\/[^/]+$/.test(p));
+  return new Map(files.map((f) => [f.path.slice('templates/'.length), f.text]));
+}
 
 export interface PlanOpts { repo: string; base: string; head?: string; format: string; now?: string }
 
@@ -14,7 +23,7 @@ export async function planAction(opts: PlanOpts): Promise<void> {
   if (Number.isNaN(now.getTime())) throw new Error(`--now "${opts.now}" is not an ISO time`);
   // Files unchanged between the two revisions are parsed and checked once.
   const cache = createLoadCache();
-  const [base, head] = await Promise.all([loadSnapshot(opts.repo, opts.base, cache), loadSnapshot(opts.repo, opts.head, cache)]);
+  const [base, head, baseTpl, headTpl] = await Promise.all([loadSnapshot(opts.repo, opts.base, cache), loadSnapshot(opts.repo, opts.head, cache), templateOverrides(opts.repo, opts.base), templateOverrides(opts.repo, opts.head)]);
   cache.files.clear();
   if (!head.load.ok) {
     for (const d of head.load.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
@@ -26,8 +35,8 @@ export async function planAction(opts: PlanOpts): Promise<void> {
   // Only VMs whose retention changes need their recorded restore points.
   const points = await readRecordedRestorePoints(opts.repo, head.load.desired.settings.statusPath, retentionChangedVms(base.load.desired, head.load.desired));
   const plan = planPolicyChange({
-    base: { label: base.label, desired: base.load.desired, rendered: renderAll(base.load.desired, base.templates) },
-    head: { label: head.label, desired: head.load.desired, rendered: renderAll(head.load.desired, head.templates) },
+    base: { label: base.label, desired: base.load.desired, rendered: renderAll(base.load.desired, base.templates), templateOverrides: baseTpl },
+    head: { label: head.label, desired: head.load.desired, rendered: renderAll(head.load.desired, head.templates), templateOverrides: headTpl },
     restorePoints: points,
     now: now.toISOString(),
   });

@@ -5,6 +5,7 @@ import { renderAll } from '../core/render.js';
 import { loadSnapshot } from './policy-source.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { EXIT } from '../cli/exit-codes.js';
+import { escapeTerminal } from '../core/terminal-text.js';
 
 export interface RenderOpts { repo: string; rev?: string; out: string; json?: boolean }
 
@@ -22,7 +23,7 @@ export async function renderAction(opts: RenderOpts): Promise<void> {
   if (opts.json) {
     process.stdout.write(JSON.stringify({ outDir, files: files.map((f) => ({ path: f.path, mode: f.mode.toString(8), bytes: Buffer.byteLength(f.content) })) }, null, 2) + '\n');
   } else {
-    for (const f of files) process.stdout.write(`wrote ${join(outDir, f.path)} (mode ${f.mode.toString(8)})\n`);
+    for (const f of files) process.stdout.write(escapeTerminal(`wrote ${join(outDir, f.path)} (mode ${f.mode.toString(8)})`) + '\n');
   }
   process.exitCode = EXIT.OK;
 }

@@ -12,7 +12,7 @@ export async function validateAction(opts: ValidateOpts): Promise<void> {
   const r = loadPolicyRepo(files);
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = r.diagnostics.length - errors;
-  const counts = { files: files.length, vms: r.desired.vms.length, hypervisors: r.desired.hypervisors.length, policies: r.desired.policies.length };
+  const counts = { files: files.filter((f) => !f.refused).length, vms: r.desired.vms.length, hypervisors: r.desired.hypervisors.length, policies: r.desired.policies.length };
   if (opts.json) {
     process.stdout.write(JSON.stringify({ ok: r.ok, errors, warnings, ...counts, diagnostics: r.diagnostics }, null, 2) + '\n');
   } else {

@@ -1,6 +1,8 @@
 // Prints a PolicyPlan for people: plain text for terminals, Markdown for a PR comment.
 import type { PolicyPlan, RetentionChange } from './policy-diff.js';
 import type { Retention } from './model.js';
+import type { SafetyChange } from './safety-diff.js';
+import { escapeTerminal } from './terminal-text.js';
 
 const RET_KEYS: [keyof Retention, string][] = [['keepLast', 'keep_last'], ['keepHourly', 'keep_hourly'], ['keepDaily', 'keep_daily'], ['keepWeekly', 'keep_weekly'], ['keepMonthly', 'keep_monthly'], ['keepYearly', 'keep_yearly'], ['keepWithin', 'keep_within']];
 
@@ -23,13 +25,32 @@ function summaryLine(p: PolicyPlan): string {
   return `${n(p.gained.length, 'VM')} gaining protection, ${p.lost.length} losing it, ${p.vmChanges.length} otherwise changed, ${n(p.schedules.length, 'schedule change')}, ${n(pruned, 'restore point')} to prune, ${n(p.renderDiff.length, 'rendered file')} changed`;
 }
 
+/** A Markdown code span that holds any text (a fence longer than its longest backtick run). */
+export function mdCode(s: string): string {
+  const fence = '`'.repeat(Math.max(0, ...[...s.matchAll(/`+/g)].map((m) => m[0].length)) + 1);
+  return fence.length > 1 || s.startsWith(' ') || s.endsWith(' ') ? `${fence} ${s} ${fence}` : `${fence}${s}${fence}`;
+}
+
+function safetyText(c: SafetyChange, code: (s: string) => string): string {
+  if (c.before === null && c.after === null) return `${code(c.subject)}: ${c.why}`;
+  const change = c.before === null ? `set to ${code(c.after!)}` : c.after === null ? `removed (was ${code(c.before)})` : `${code(c.before)} → ${code(c.after)}`;
+  return `${code(c.subject)} ${change}: ${c.why}`;
+}
+
 function pruneLines(r: RetentionChange): string[] {
   return r.wouldPrune.map((x) => `${x.id} (${x.reasons.join('; ')})`);
 }
 
+/** Plain text for a terminal; repository text is escaped (see terminal-text.ts). */
 export function formatPlanText(p: PolicyPlan): string {
+  return escapeTerminal(planText(p));
+}
+
+function planText(p: PolicyPlan): string {
   if (!p.hasChanges) return `No changes. ${p.head} protects the same VMs as ${p.base} in the same way.\n`;
-  const out: string[] = [`Plan: ${p.base} → ${p.head} (at ${p.now})`, summaryLine(p), ''];
+  const out: string[] = [`Plan: ${p.base} → ${p.head} (at ${p.now})`];
+  for (const c of p.safety) out.push(`⚠ safety: ${safetyText(c, (s) => s)}`);
+  out.push(summaryLine(p), '');
   for (const v of p.gained) out.push(`+ ${v}: gains protection`);
   for (const v of p.lost) out.push(`- ${v}: loses protection (its backups stay until the removal grace period ends)`);
   for (const c of p.vmChanges) for (const f of c.changes) out.push(`~ ${c.vm}: ${f.field} ${show(f.before)} → ${show(f.after)}`);
@@ -48,9 +69,19 @@ export function formatPlanText(p: PolicyPlan): string {
   return out.join('\n') + '\n';
 }
 
+/** Markdown for a pull-request comment; terminal controls escaped too (CI logs print it). */
 export function formatPlanMarkdown(p: PolicyPlan): string {
+  return escapeTerminal(planMarkdown(p));
+}
+
+function planMarkdown(p: PolicyPlan): string {
   const out: string[] = [`### vmbackup plan: \`${p.base}\` → \`${p.head}\``, ''];
   if (!p.hasChanges) return out.concat('No changes: the same VMs are protected in the same way.', '').join('\n');
+  if (p.safety.length) {
+    out.push('> [!WARNING]', '> **This change weakens safety checks.** Review these before merging:', '>');
+    for (const c of p.safety) out.push(`> - ⚠ safety: ${safetyText(c, mdCode).replace(/\n/g, ' ')}`);
+    out.push('');
+  }
   out.push(summaryLine(p) + '.', '');
   if (p.gained.length || p.lost.length) {
     out.push('#### Protection', '', '| VM | change |', '|---|---|');

@@ -4,6 +4,7 @@ import type { DesiredState, RenderedFile, Retention, RestorePoint, Vm } from './
 import { decideRetention } from './retention.js';
 import { nextRuns } from './schedule.js';
 import { unifiedDiff } from './text-diff.js';
+import { safetyChanges, type SafetyChange } from './safety-diff.js';
 
 export interface FieldChange { field: string; before: unknown; after: unknown }
 export interface PruneChange { vm: string; id: string; reasons: string[] }
@@ -24,12 +25,22 @@ export interface PolicyPlan {
   hypervisors: { added: string[]; removed: string[]; changed: string[] };
   policies: { added: string[]; removed: string[]; changed: string[] };
   renderDiff: { path: string; patch: string }[];
+  /** Changes that weaken a safety net (see safety-diff.ts), printed first. */
+  safety: SafetyChange[];
   hasChanges: boolean;
 }
 
+export interface PlanSide {
+  label: string;
+  desired: DesiredState;
+  rendered: RenderedFile[];
+  /** The revision's raw `templates/<name>` overrides (render and notification templates); none if absent. */
+  templateOverrides?: ReadonlyMap<string, string>;
+}
+
 export interface PlanInput {
-  base: { label: string; desired: DesiredState; rendered: RenderedFile[] };
-  head: { label: string; desired: DesiredState; rendered: RenderedFile[] };
+  base: PlanSide;
+  head: PlanSide;
   restorePoints: ReadonlyMap<string, readonly RestorePoint[]>;
   now: string;
   nextRunCount?: number;
@@ -150,9 +161,11 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
   const hypervisors = namedDiff(base.desired.hypervisors, head.desired.hypervisors);
   const policies = namedDiff(base.desired.policies, head.desired.policies);
   const renderDiff = diffRendered(base.rendered, head.rendered, base.label, head.label);
-  const hasChanges = gained.length + lost.length + vmChanges.length + schedules.length + retention.length + renderDiff.length
+  const none = new Map<string, string>();
+  const safety = safetyChanges({ desired: base.desired, templateOverrides: base.templateOverrides ?? none }, { desired: head.desired, templateOverrides: head.templateOverrides ?? none });
+  const hasChanges = safety.length + gained.length + lost.length + vmChanges.length + schedules.length + retention.length + renderDiff.length
     + hypervisors.added.length + hypervisors.removed.length + hypervisors.changed.length
     + policies.added.length + policies.removed.length + policies.changed.length > 0
     || !same({ ...base.desired.settings, source: null }, { ...head.desired.settings, source: null });
-  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, hasChanges };
+  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, safety, hasChanges };
 }

@@ -6,7 +6,7 @@ import { buildHypervisors, buildPolicies, buildVms } from './normalize.js';
 import { normalizeSchedule } from './schedule.js';
 import { checkSchema } from './schema-check.js';
 import { checkSecretRefs } from './secret-refs.js';
-import { findLiteralSecrets } from './secrets-scan.js';
+import { findCommentSecrets, findLiteralSecrets, hideSecretValues, stringAt } from './secrets-scan.js';
 import { buildSettings } from './settings.js';
 import { parseYamlFile, positionOf, type ParsedFile } from './yaml-source.js';
 import { fieldName } from './schema-check.js';
@@ -41,7 +41,7 @@ function byPosition(a: Diagnostic, b: Diagnostic): number {
 }
 
 /** What one file contributes on its own: parse, schema and secret checks (no cross-file rules). */
-interface FileResult { text: string; parsed?: ParsedFile; diagnostics: Diagnostic[] }
+interface FileResult { text: string; parsed?: ParsedFile; diagnostics: Diagnostic[]; /** Strings that look like secrets: no message may print them. */ secretValues?: string[] }
 
 /**
  * Per-file results shared between loads of the same repo (plan loads two revisions; most files
@@ -66,18 +66,24 @@ function checkFile(path: string, text: string): FileResult {
   const schemaDiags = checkSchema(r.parsed);
   diagnostics.push(...schemaDiags);
   const flagged = new Set(schemaDiags.map((d) => d.field));
-  for (const hit of findLiteralSecrets(v)) {
+  const hits = findLiteralSecrets(v);
+  for (const c of findCommentSecrets(text)) {
+    const pos = r.parsed.lines.linePos(c.offset);
+    diagnostics.push({ code: 'VMB_LITERAL_SECRET', severity: 'error', file: path, line: pos.line, col: pos.col, message: `a comment holds what looks like ${c.what}; secrets never live in the repo, comments included: remove it (and rotate the secret)` });
+  }
+  for (const hit of hits) {
     if (flagged.has(fieldName(hit.path))) continue;
     const pos = positionOf(r.parsed, hit.path);
     diagnostics.push({ code: 'VMB_LITERAL_SECRET', severity: 'error', file: path, line: pos.line, col: pos.col, field: fieldName(hit.path), message: `${fieldName(hit.path)}: looks like ${hit.what}; secrets never live in the repo: reference them with {env: NAME} or {credential: NAME}` });
   }
   // A file with schema errors still contributes what it can, so one run reports every problem.
-  return { text, parsed: r.parsed, diagnostics };
+  return { text, parsed: r.parsed, diagnostics, ...(hits.length ? { secretValues: hits.map((h) => stringAt(v, h.path) ?? '') } : {}) };
 }
 
 export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCache): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const parsed: ParsedFile[] = [];
+  const secretValues = new Set<string>();
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const f of sorted) {
     if (f.refused) { diagnostics.push(refusedEntryDiagnostic(f.path, f.refused)); continue; }
@@ -85,6 +91,7 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
     const r = hit && hit.text === f.text ? hit : checkFile(f.path, f.text);
     if (cache && r !== hit) cache.files.set(f.path, r);
     diagnostics.push(...r.diagnostics);
+    for (const v of r.secretValues ?? []) secretValues.add(v);
     if (r.parsed) parsed.push(r.parsed);
   }
   const { collected, diagnostics: collectDiags } = collect(parsed);
@@ -102,8 +109,8 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
     const r = normalizeSchedule(digest);
     if ('error' in r) diagnostics.push(err('VMB_BAD_SCHEDULE', collected.settings.get('notifications')!.ref, `notifications.slack.digest_schedule "${digest}": ${r.error}`, 'settings.notifications.slack.digest_schedule'));
   }
-  diagnostics.sort(byPosition);
-  return { ok: !diagnostics.some((d) => d.severity === 'error'), desired: { settings, hypervisors, policies, vms }, diagnostics };
+  const shown = hideSecretValues(diagnostics, secretValues).sort(byPosition);
+  return { ok: !shown.some((d) => d.severity === 'error'), desired: { settings, hypervisors, policies, vms }, diagnostics: shown };
 }
 
 /** `path:line:col: severity: message [code]`, the format editors and CI annotate from. */

@@ -6,6 +6,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { closest, distance } from 'fastest-levenshtein';
 import schema from '../../schemas/policy-file.schema.json' with { type: 'json' };
 import type { Diagnostic } from './model.js';
+import { looksLikeSecret } from './secrets-scan.js';
 import { positionOf, type ParsedFile, type PathSegment } from './yaml-source.js';
 
 const prebuilt: ValidateFunction | undefined = await import('../schema/policy-file-validator.js').then(
@@ -44,6 +45,12 @@ export function suggest(word: string, candidates: readonly string[]): string {
   return distance(word, best) <= Math.max(2, Math.ceil(word.length / 3)) ? `; did you mean "${best}"?` : '';
 }
 
+/** The value for a message; one that looks like a secret (in a field where it does not belong) is named, never printed. */
+function show(data: unknown): string {
+  const what = typeof data === 'string' ? looksLikeSecret(data) : undefined;
+  return what ? `the value (it looks like ${what}, not shown: reference secrets with {env: NAME} or {credential: NAME})` : JSON.stringify(data);
+}
+
 function messageFor(e: ErrorObject, data: unknown): { text: string; extraPath?: string; atKey?: boolean } {
   const parent = (e.parentSchema ?? {}) as { properties?: Record<string, unknown>; enum?: unknown[] };
   switch (e.keyword) {
@@ -54,15 +61,15 @@ function messageFor(e: ErrorObject, data: unknown): { text: string; extraPath?: 
     }
     case 'enum': {
       const allowed = (parent.enum ?? []).map(String);
-      return { text: `must be one of ${allowed.join(', ')}${typeof data === 'string' ? suggest(data, allowed) : ''}` };
+      return { text: `must be one of ${allowed.join(', ')}${typeof data === 'string' && !looksLikeSecret(data) ? suggest(data, allowed) : ''}` };
     }
     case 'required':
       return { text: `missing required key "${(e.params as { missingProperty: string }).missingProperty}"` };
     case 'pattern':
       if (e.schemaPath.includes('/$defs/name/')) {
-        return { text: `invalid name ${JSON.stringify(data)}: use letters, digits, '.', '_' and '-' only (it becomes a path, a Bacula resource name and an ssh argument)` };
+        return { text: `invalid name ${show(data)}: use letters, digits, '.', '_' and '-' only (it becomes a path, a Bacula resource name and an ssh argument)` };
       }
-      return { text: `${JSON.stringify(data)} does not match the expected format ${(e.params as { pattern: string }).pattern}` };
+      return { text: `${show(data)} does not match the expected format ${(e.params as { pattern: string }).pattern}` };
     case 'type':
       if (e.schemaPath.includes('/$defs/secret/')) {
         return { text: 'secrets are never written in the repo: use {env: NAME} or {credential: NAME}' };

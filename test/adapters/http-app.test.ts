@@ -9,7 +9,7 @@ import { createLogger } from '../../src/adapters/logger.js';
 import { PassThrough } from 'node:stream';
 
 function makeApp(over: Partial<HttpDeps> = {}) {
-  let readiness: Readiness = { ready: false, reason: 'no revision applied yet' };
+  let readiness: Readiness = { ready: false, code: 'NO_APPLIED_REVISION' };
   const hooks: { body: Buffer; headers: Record<string, unknown> }[] = [];
   const metrics = new MetricsRegistry({ version: 't' });
   const app = buildHttpApp({
@@ -30,22 +30,22 @@ describe('HTTP app without a socket (inject)', () => {
     assert.equal((await app.inject({ method: 'HEAD', url: '/healthz' })).body, '');
   });
 
-  test('/readyz: 503 with a JSON reason until ready, then 200; a throwing or hanging check is 503', async () => {
+  test('/readyz: 503 with a reason code until ready, then 200; a throwing or hanging check is 503 with a code, not its text', async () => {
     const { app, setReady } = makeApp();
     let r = await app.inject({ url: '/readyz' });
     assert.equal(r.status, 503);
-    assert.deepEqual(JSON.parse(r.body), { status: 'not ready', reason: 'no revision applied yet' });
+    assert.deepEqual(JSON.parse(r.body), { status: 'not_ready', reason: 'NO_APPLIED_REVISION' });
     assert.match(r.headers['content-type']!, /^application\/json/);
-    setReady({ ready: true, revision: 'abc123' });
+    setReady({ ready: true, revision: 'abc1234' });
     r = await app.inject({ url: '/readyz?verbose=1' });
     assert.equal(r.status, 200);
-    assert.deepEqual(JSON.parse(r.body), { status: 'ready', revision: 'abc123' });
+    assert.deepEqual(JSON.parse(r.body), { status: 'ready', revision: 'abc1234' });
     const boom = makeApp({ readiness: () => { throw new Error('state store closed'); } }).app;
-    assert.deepEqual(JSON.parse((await boom.inject({ url: '/readyz' })).body), { status: 'not ready', reason: 'state store closed' });
+    assert.deepEqual(JSON.parse((await boom.inject({ url: '/readyz' })).body), { status: 'not_ready', reason: 'READINESS_CHECK_FAILED' });
     const slow = makeApp({ readiness: () => new Promise<Readiness>(() => {}), handlerTimeoutMs: 20 }).app;
     const s = await slow.inject({ url: '/readyz' });
     assert.equal(s.status, 503);
-    assert.match(JSON.parse(s.body).reason, /did not answer within 20 ms/);
+    assert.deepEqual(JSON.parse(s.body), { status: 'not_ready', reason: 'READINESS_CHECK_TIMEOUT' });
   });
 
   test('/metrics serves the registry in the text format', async () => {
@@ -73,7 +73,8 @@ describe('HTTP app without a socket (inject)', () => {
     const bare = buildHttpApp({ readiness: () => ({ ready: true }), metrics: { render: () => '' } });
     assert.equal((await bare.inject({ method: 'POST', url: '/hooks/git', body: 'x' })).status, 404);
     assert.equal((await app.inject({ method: 'POST', url: '/hooks/git', body: Buffer.alloc(app.maxBodyBytes + 1) })).status, 413);
-    assert.equal((await app.inject({ method: 'POST', url: '/hooks/git', body: Buffer.alloc(app.maxBodyBytes) })).status, 202, 'exactly 1 MiB is allowed');
+    assert.equal((await app.inject({ method: 'POST', url: '/hooks/git', body: Buffer.alloc(app.maxBodyBytes) })).status, 202, 'exactly the cap (64 KiB) is allowed');
+    assert.equal(app.maxBodyBytes, 64 * 1024);
   });
 
   test('a failing hook handler is a 500 and is logged through the pino logger, secrets redacted', async () => {
@@ -83,7 +84,7 @@ describe('HTTP app without a socket (inject)', () => {
     const { app } = makeApp({ log: createLogger({ destination: dest }), onGitHook: () => { throw Object.assign(new Error('bad signature'), { secret: 's3cret' }); } });
     const r = await app.inject({ method: 'POST', url: '/hooks/git', body: '{}' });
     assert.equal(r.status, 500);
-    assert.deepEqual(JSON.parse(r.body), { error: 'hook handler failed' });
+    assert.deepEqual(JSON.parse(r.body), { statusCode: 500, code: 'WEBHOOK_HANDLER_FAILED', error: 'Internal Server Error', message: 'hook handler failed' });
     await new Promise((res) => setImmediate(res));
     const line = JSON.parse(logged.trim().split('\n').at(-1)!);
     assert.equal(line.msg, 'git hook handler failed');
@@ -144,7 +145,7 @@ describe('HTTP app over a real loopback socket', () => {
     assert.equal(head.body, '');
   });
 
-  test('webhook body: raw bytes delivered; over 1 MiB refused with 413 by Content-Length and when streamed', async () => {
+  test('webhook body: raw bytes delivered; over the cap refused with 413 by Content-Length and when streamed', async () => {
     const small = Buffer.from('{"after":"deadbeef"}');
     const ok = await call(h, 'POST', '/hooks/git', small);
     assert.equal(ok.status, 202);
@@ -156,7 +157,7 @@ describe('HTTP app over a real loopback socket', () => {
     const streamed = await call(h, 'POST', '/hooks/git', big, true).catch((e: NodeJS.ErrnoException) => ({ status: e.code ?? 'error' }));
     assert.equal(streamed.status, 413);
     assert.equal(ctx.hooks.length, before, 'the handler never saw an oversized body');
-    assert.equal((await call(h, 'POST', '/hooks/git', Buffer.alloc(ctx.app.maxBodyBytes, 0x62), true)).status, 202, 'exactly 1 MiB streamed is allowed');
+    assert.equal((await call(h, 'POST', '/hooks/git', Buffer.alloc(ctx.app.maxBodyBytes, 0x62), true)).status, 202, 'exactly the cap streamed is allowed');
   });
 
   test('close() returns even with an idle keep-alive connection open', async () => {

@@ -1,11 +1,12 @@
 // Runs commands on a hypervisor over OpenSSH: one multiplexed connection per host
 // (ControlMaster), strict host-key checking against a known_hosts file from settings, a timeout
 // on every command, and every argument quoted: the remote shell sees exactly the argv we pass.
+// The ControlPath directory is checked (ours, 0700, not a symlink) before every ssh start.
 import { execa } from 'execa';
 import { quote } from 'shell-quote';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { controlDirProblem, ensureControlDir } from './control-dir.js';
 import { CommandError, DEFAULT_TIMEOUT_MS, UnreachableError, type RunOptions, type RunResult, type Transport } from './transport.js';
 
 export interface SshTarget {
@@ -20,7 +21,8 @@ export interface SshOptions {
   knownHosts?: string;
   /** Default true. Turning it off is logged as a warning by the caller. */
   strictHostKeyChecking?: boolean;
-  /** Directory for ControlMaster sockets (short path: unix sockets are limited to ~100 bytes). */
+  /** Directory for ControlMaster sockets (short path: unix sockets are limited to ~100 bytes).
+   *  Created 0700 when missing; ssh is not started unless it is ours and 0700 (./control-dir.ts). */
   controlDir: string;
   connectTimeoutSec?: number;
   /** How long the master connection lingers after the last command. */
@@ -40,7 +42,6 @@ export class SshTransport implements Transport {
 
   constructor(private readonly target: SshTarget, private readonly opts: SshOptions) {
     this.host = target.host;
-    mkdirSync(opts.controlDir, { recursive: true, mode: 0o700 });
     const id = createHash('sha256').update(`${target.user}@${target.address}:${target.port}`).digest('hex').slice(0, 16);
     this.dest = `${target.user}@${target.address}`;
     this.base = [
@@ -60,6 +61,7 @@ export class SshTransport implements Transport {
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     if (!argv.length) throw new Error('empty argv');
+    ensureControlDir(this.opts.controlDir, this.host);
     const cmd = remoteCommand(argv);
     const t0 = performance.now();
     const r = await execa('ssh', [...this.base, '--', this.dest, cmd], { reject: false, timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, input: opts.input, stripFinalNewline: false, encoding: 'utf8' });
@@ -73,6 +75,7 @@ export class SshTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    if (controlDirProblem(this.opts.controlDir)) return; // no master could have been started there
     await execa('ssh', [...this.base, '-O', 'exit', this.dest], { reject: false, timeout: 5000 });
   }
 }

@@ -17,7 +17,8 @@ import { secretLookup } from './apply.js';
 import { Coalescer } from './coalesce.js';
 import { runCycle, type DaemonNotifier } from './cycle.js';
 import { readDaemonState } from './daemon-state.js';
-import { gitHookHandler } from './git-hook.js';
+import { gitHookRoutes } from './git-hook.js';
+import { readinessOf } from './readiness.js';
 import { scheduleDigest, type DigestSchedule } from '../adapters/notify/digest-schedule.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import type { DesiredState } from '../core/model.js';
@@ -28,7 +29,10 @@ export interface DaemonOptions {
   stateDir: string;
   branch: string;
   pollSec: number;
-  listen?: { host: string; port: number };
+  /** HTTP listener and its limits (src/adapters/http/listen.ts ListenOptions). */
+  listen?: { host: string; port: number; maxConnections?: number; headersTimeoutMs?: number; requestTimeoutMs?: number };
+  /** POST /hooks/git body cap in bytes (default 64 KiB). */
+  webhookMaxBodyBytes?: number;
   baculaConfigDir: string;
   bconsoleConfig?: string;
   cronFile: string;
@@ -104,12 +108,11 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
 
   const secret = env.VMBACKUP_WEBHOOK_SECRET ?? secretLookup(env)({ credential: 'webhook-hmac-secret' });
   const app = buildHttpApp({
-    readiness: () => {
-      const s = readDaemonState(store);
-      return firstDone && s.lastAppliedRevision ? { ready: true, revision: s.lastAppliedRevision } : { ready: false, reason: s.lastAttemptErrors[0] ?? 'first reconcile not finished' };
-    },
+    // A stable code only, never the errors' text (src/daemon/readiness.ts).
+    readiness: () => readinessOf({ firstDone, ...readDaemonState(store) }),
     metrics,
-    onGitHook: gitHookHandler(secret, (reason) => { void co.request(reason); }),
+    ...gitHookRoutes(secret, (reason) => { void co.request(reason); }),
+    ...(o.webhookMaxBodyBytes ? { maxBodyBytes: o.webhookMaxBodyBytes } : {}),
     log,
   });
   const server = o.listen ? await listen(app, o.listen) : undefined;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 
 export interface DaemonCliOptions {
   repo: string; stateDir: string; branch: string; poll: string; listen?: string; bacula: boolean;
-  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string; acceptRewrittenHistory?: boolean;
+  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string; acceptRewrittenHistory?: boolean; requireSignedHistory?: boolean;
   push: boolean; once?: boolean; stopTimeout: string; logLevel: string;
   maxConnections: string; headerTimeout: string; requestTimeout: string; webhookMaxBody: string;
 }
@@ -26,6 +26,7 @@ export function registerDaemon(program: Command): void {
     .option('--cron-file <file>', 'cron.d file written when settings.scheduler is cron', '/etc/cron.d/vmbackup')
     .option('--allowed-signers <file>', 'apply only commits signed by these SSH keys (git allowed_signers format)')
     .option('--gpg-keyring <dir>', 'apply only commits signed by a key in this GnuPG home')
+    .option('--require-signed-history', 'with signing: every commit since the applied revision that changes policy must be signed (default: the new revision itself, which attests its tree)')
     .option('--accept-rewritten-history', 'with signing: also apply a signed revision that does not descend from the applied one (force-push, rollback); off by default')
     .option('--no-push', 'do not commit status back to the repo')
     .option('--once', 'run one reconcile and exit')

@@ -19,7 +19,8 @@ describe('verifyHistory (real git, real ssh signatures)', () => {
     await r.git(...signArgs(key), 'commit', ...signFlag(key), '-qm', msg);
     return (await r.git('rev-parse', 'HEAD')).trim();
   };
-  const opts = () => ({ allowedSignersFile: k.allowedSigners });
+  const opts = () => ({ allowedSignersFile: k.allowedSigners, require: 'all' as const });
+  const tip = () => ({ allowedSignersFile: k.allowedSigners });
   before(async () => {
     const src = await mkdtemp(join(tmpdir(), 'vmbackup-trust-'));
     await writeFile(join(src, 'vms.yaml'), 'vms: []\n');
@@ -45,6 +46,9 @@ describe('verifyHistory (real git, real ssh signatures)', () => {
     const v = await verifyHistory(r.work, base, top, opts());
     assert.equal(v.trusted, false);
     assert.ok(!v.trusted && v.code === 'UNSIGNED_COMMIT' && v.commit === sneaky, JSON.stringify(v));
+    // The default (`tip`): the signed top attests the tree, so a signed fix on top of an unsigned push is applied.
+    assert.equal((await verifyHistory(r.work, base, top, tip())).trusted, true);
+    assert.equal((await verifyHistory(r.work, base, sneaky, tip())).trusted, false);
   });
 
   test('a commit signed by a key that is not allowed is refused', async () => {
@@ -71,25 +75,27 @@ describe('verifyHistory (real git, real ssh signatures)', () => {
     await commit('main.yaml', 'signed main', k.ops);
     await r.git('merge', '--no-ff', '-q', '-m', 'unsigned merge', 'feature');
     const merge = (await r.git('rev-parse', 'HEAD')).trim();
-    const v = await verifyHistory(r.work, base, merge, opts());
-    assert.ok(!v.trusted && v.code === 'UNSIGNED_COMMIT' && v.commit === merge, JSON.stringify(v));
+    for (const o of [opts(), tip()]) {
+      const v = await verifyHistory(r.work, base, merge, o);
+      assert.ok(!v.trusted && v.code === 'UNSIGNED_COMMIT' && v.commit === merge, JSON.stringify(v));
+    }
     await r.git('reset', '-q', '--hard', 'HEAD^');
     await r.git(...signArgs(k.ops), 'merge', '--no-ff', '-S', '-q', '-m', 'signed merge', 'feature');
     const signedMerge = (await r.git('rev-parse', 'HEAD')).trim();
-    const v2 = await verifyHistory(r.work, base, signedMerge, opts());
-    assert.equal(v2.trusted, true, JSON.stringify(v2));
+    for (const o of [opts(), tip()]) assert.equal((await verifyHistory(r.work, base, signedMerge, o)).trusted, true);
   });
 
   test('a rollback to an older signed commit (force-push) is refused unless the daemon accepts rewritten history', async () => {
     const older = await commit('vms.yaml', 'signed v1', k.ops);
     const applied = await commit('vms.yaml', 'signed v2', k.ops);
-    const v = await verifyHistory(r.work, applied, older, opts());
-    assert.ok(!v.trusted && v.code === 'HISTORY_REWRITTEN', JSON.stringify(v));
+    for (const o of [opts(), tip()]) {
+      const v = await verifyHistory(r.work, applied, older, o);
+      assert.ok(!v.trusted && v.code === 'HISTORY_REWRITTEN', JSON.stringify(v));
+    }
     assert.equal((await verifyHistory(r.work, applied, older, { ...opts(), acceptRewrittenHistory: true })).trusted, true);
     // A rewritten branch with an unsigned commit since the fork point stays refused even then.
     await r.git('reset', '-q', '--hard', older);
     const unsignedFork = await commit('vms.yaml', 'unsigned on the rewritten branch');
-    const v3 = await verifyHistory(r.work, applied, unsignedFork, { ...opts(), acceptRewrittenHistory: true });
-    assert.equal(v3.trusted, false, JSON.stringify(v3));
+    for (const o of [opts(), tip()]) assert.equal((await verifyHistory(r.work, applied, unsignedFork, { ...o, acceptRewrittenHistory: true })).trusted, false);
   });
 });

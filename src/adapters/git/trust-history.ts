@@ -1,7 +1,8 @@
 // Signatures over history, not over one commit: a candidate revision is trusted only if it
-// descends from the last applied revision and every commit between them that changes policy is
-// signed by an allowed key. An unsigned merge on signed history, or a force-push back to an older
-// signed commit, is refused (the latter unless the daemon's own configuration accepts rewrites).
+// descends from the last applied revision and is itself signed by an allowed key (`tip`, the
+// default: the signer attests the whole tree), or, with `all`, if every commit since the applied
+// revision that changes policy is signed. An unsigned merge on signed history, or a force-push back
+// to an older signed commit, is refused (the latter unless the daemon's own configuration accepts rewrites).
 import { execa } from 'execa';
 import { verifyCommitSignature, type SignatureOptions } from './checkout.js';
 
@@ -12,6 +13,8 @@ export interface HistoryTrustOptions extends SignatureOptions {
   statusPath?: string;
   /** At most this many commits are checked in one range; a longer range is refused (default 5,000). */
   maxCommits?: number;
+  /** `tip` (default): the candidate must be signed; `all`: every policy commit since the applied revision too. */
+  require?: 'tip' | 'all';
 }
 
 export type HistoryVerdict =
@@ -47,6 +50,7 @@ export async function verifyHistory(dir: string, applied: string | undefined, ca
       const base = (await git(dir, ['merge-base', applied, candidate])).stdout.trim();
       applied = base || undefined;
     }
+    if (o.require !== 'all') applied = undefined;
     const range = applied === undefined ? [candidate] : [`${applied}..${candidate}`];
     const list = await git(dir, ['rev-list', '--reverse', ...range]);
     if (list.exitCode !== 0) throw new Error(`git rev-list failed in ${dir}: ${list.stderr.trim()}`);

@@ -23,6 +23,7 @@ import { scheduleDigest, type DigestSchedule } from '../adapters/notify/digest-s
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import type { DesiredState } from '../core/model.js';
 import { Hosts } from '../engine/hosts.js';
+import { GitPolicySource } from '../adapters/git/git-policy-source.js';
 
 export interface DaemonOptions {
   source: string;
@@ -38,6 +39,10 @@ export interface DaemonOptions {
   cronFile: string;
   allowedSigners?: string;
   gpgKeyring?: string;
+  /** With signing: apply a signed revision that does not descend from the applied one. */
+  acceptRewrittenHistory?: boolean;
+  /** With signing: every policy commit since the applied revision must be signed, not only the new revision. */
+  requireSignedHistory?: boolean;
   push: boolean;
   once: boolean;
   stopTimeoutSec: number;
@@ -53,6 +58,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   metrics.restoreFromHistory(history);
   const counted = new Set(history.map((r) => r.id));
   const sd = createSdNotifier({ env });
+  // One PolicySource for the daemon's checkout: the policy of a revision is read and parsed once.
+  const policy = new GitPolicySource(join(o.stateDir, 'repo'));
   let stopping = false;
   let firstDone = false;
   let last: { summary: FleetSummary; statuses: VmStatus[] } | undefined;
@@ -79,7 +86,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       const r = await runCycle({
         source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
         targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
-        ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}) } } : {}),
+        policy,
+        ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), ...(o.acceptRewrittenHistory ? { acceptRewrittenHistory: true } : {}), ...(o.requireSignedHistory ? { require: 'all' as const } : {}) } } : {}),
         pushStatus: o.push, stopping: () => stopping, hostsFor,
         onApplied: (rev) => metrics.setRevision(rev),
         ...(seenHead && reasons.every((x) => x === 'local change' || x.startsWith('webhook')) ? { seenHead } : {}),
@@ -106,7 +114,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const co = new Coalescer(cycle);
   if (o.once) { await co.request('once'); await hosts?.hosts.closeAll(); return 0; }
 
-  const secret = env.VMBACKUP_WEBHOOK_SECRET ?? secretLookup(env)({ credential: 'webhook-hmac-secret' });
+  const secret = secretLookup(env)({ env: 'VMBACKUP_WEBHOOK_SECRET' }) ?? secretLookup(env)({ credential: 'webhook-hmac-secret' }); // through the vault: scrubbed everywhere
   const app = buildHttpApp({
     // A stable code only, never the errors' text (src/daemon/readiness.ts).
     readiness: () => readinessOf({ firstDone, ...readDaemonState(store) }),

@@ -1,6 +1,6 @@
 // Reads a policy repo's files from a working tree (the shell side of core/load.ts) without ever
 // following a link: symlinks, submodules and special files come back as refused entries.
-import { constants, type Dirent } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
 import { lstat, open, readdir, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPolicyPath, type PolicyFileText } from '../core/load.js';
@@ -125,4 +125,37 @@ export async function readFilesUnder(dir: string, sub: string): Promise<Map<stri
 export function textOrThrow(r: RepoRead): string {
   if ('text' in r) return r.text;
   throw new Error(`refused: ${r.refused} (vmbackup never follows links or reads special files in the policy repository)`);
+}
+
+/**
+ * The regular files directly in `repoDir/relDir` whose name passes `keep`, as name → text, read
+ * synchronously (a thousand small status files read several times faster so) and never through a
+ * link: a linked folder on the way, a linked file or a special file is left out.
+ */
+export function readRepoDirSync(repoDir: string, relDir: string, keep: (name: string) => boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  if (relDir.split('/').some((x) => x === '' || x === '.' || x === '..')) return out;
+  let root: string;
+  try {
+    root = realpathSync(repoDir);
+    let p = root;
+    for (const part of relDir.split('/')) {
+      p = join(p, part);
+      if (!lstatSync(p).isDirectory()) return out;
+    }
+  } catch { return out; }
+  const names = readdirSync(join(root, relDir), { withFileTypes: true }).filter((e) => e.isFile() && keep(e.name)).map((e) => e.name).sort();
+  for (const n of names) {
+    const path = join(root, relDir, n);
+    let fd: number;
+    try { fd = openSync(path, FLAGS); } catch { continue; }
+    try {
+      if (!fstatSync(fd).isFile()) continue;
+      let real: string | undefined;
+      try { real = readlinkSync(`/proc/self/fd/${fd}`); } catch { real = undefined; }
+      if (real !== undefined && real !== path) continue;
+      out.set(n, readFileSync(fd, 'utf8'));
+    } finally { closeSync(fd); }
+  }
+  return out;
 }

@@ -1,12 +1,9 @@
 // One way to get "the policy repo as of X" for every command: a working tree or a git revision,
 // with its template overrides and recorded restore points.
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { loadPolicyRepo, type LoadCache, type LoadResult } from '../core/load.js';
 import type { RestorePoint } from '../core/model.js';
 import { parseStatusRestorePoints } from '../core/status-file.js';
-import { readFilesUnder, readPolicyFilesFromDir } from '../adapters/policy-files.js';
+import { readFilesUnder, readPolicyFilesFromDir, readRepoDirSync } from '../adapters/policy-files.js';
 import { resolveTemplates } from '../adapters/templates.js';
 import type { Templates } from '../core/render.js';
 
@@ -37,12 +34,11 @@ export async function loadSnapshot(repoDir: string, rev?: string, cache?: LoadCa
  * parsed (see mayHold); the entries of the VMs in `only` are exactly what they would be without it.
  */
 export async function readRecordedRestorePoints(repoDir: string, statusPath: string, only?: ReadonlySet<string>): Promise<Map<string, RestorePoint[]>> {
-  const dir = join(repoDir, statusPath, 'vms');
   const out = new Map<string, RestorePoint[]>();
-  let names: string[] = [];
-  try { names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort(); } catch { return out; }
-  // Synchronous on purpose: a thousand small files read several times faster than with fs/promises.
-  const texts = names.map((n) => readFileSync(join(dir, n), 'utf8'));
+  // Never through a link or special file (the repo is untrusted); synchronous, as that is faster here.
+  const files = readRepoDirSync(repoDir, `${statusPath}/vms`, (n) => /\.ya?ml$/.test(n));
+  const names = [...files.keys()];
+  const texts = [...files.values()];
   // A name outside the usual characters (only an invalid repo has one) disables the shortcut.
   const filter = only && [...only].every((n) => /^[A-Za-z0-9._-]+$/.test(n)) ? only : undefined;
   names.forEach((n, i) => {

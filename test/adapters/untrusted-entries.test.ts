@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { EXAMPLE_FLEET } from '../helpers/paths.js';
 import { formatDiagnostic, loadPolicyRepo } from '../../src/core/load.js';
-import { readFilesUnder, readPolicyFilesFromDir, readRepoFile } from '../../src/adapters/policy-files.js';
+import { readFilesUnder, readPolicyFilesFromDir, readRepoDirSync, readRepoFile } from '../../src/adapters/policy-files.js';
 import { readFilesAtRevision, readPolicyFilesAtRevision } from '../../src/adapters/git/revision-files.js';
 import { loadNotifyTemplates, NOTIFY_TEMPLATES } from '../../src/adapters/notify/templates.js';
 
@@ -144,5 +144,21 @@ describe('untrusted repository entries (real git)', () => {
       await writeFile(join(repo.work, '.git', NOTIFY_TEMPLATES.emailSubject), `leak ${TOKEN}`);
       assert.deepEqual((await loadNotifyTemplates(repo.work)).overridden, []);
     } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
+  test('status files for plan (readRepoDirSync): only regular files, never through a link', async () => {
+    const vmsDir = join(repo.work, 'status', 'vms');
+    const regular = readRepoDirSync(repo.work, 'status/vms', (n) => n.endsWith('.yaml'));
+    assert.ok(regular.size > 0);
+    await symlink('../../.git/config', join(vmsDir, 'zz-link.yaml'));
+    await execa('mkfifo', ['--', join(vmsDir, 'zz-fifo.yaml')]);
+    await symlink('status', join(repo.work, 'linked-status'));
+    try {
+      assert.deepEqual([...readRepoDirSync(repo.work, 'status/vms', (n) => n.endsWith('.yaml')).keys()], [...regular.keys()]);
+      assert.equal(readRepoDirSync(repo.work, 'linked-status/vms', () => true).size, 0);
+      assert.equal(readRepoDirSync(repo.work, '../work/status/vms', () => true).size, 0);
+    } finally {
+      for (const f of [join(vmsDir, 'zz-link.yaml'), join(vmsDir, 'zz-fifo.yaml'), join(repo.work, 'linked-status')]) await rm(f);
+    }
   });
 });

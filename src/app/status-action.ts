@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { fmt } from '../core/prechecks.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { EXIT } from '../cli/exit-codes.js';
+import { escapeTerminal } from '../core/terminal-text.js';
 import { styler } from '../cli/style.js';
 import { readDaemonState } from '../daemon/daemon-state.js';
 import { DEFAULT_STATE_DIR } from './engine-setup.js';
@@ -32,7 +33,7 @@ export async function statusAction(o: { repo: string; stateDir?: string; json?: 
     const s = styler(process.stdout);
     if (daemon) process.stdout.write(`applied ${daemon.lastAppliedRevision?.slice(0, 12) ?? '-'}  attempted ${daemon.lastAttemptedRevision?.slice(0, 12) ?? '-'}${daemon.lastAttemptErrors.length ? s('red', `  (${daemon.lastAttemptErrors.length} errors: not applied)`) : ''}\n`);
     const head = ['VM', 'HYPERVISOR', 'READY', 'REASON', 'LAST BACKUP', 'SIZE', 'POINTS', 'NEXT DUE'];
-    const cells = rows.map((r) => [r.vm, r.hypervisor, r.ready, r.reason, r.last_backup.slice(0, 16).replace('T', ' '), r.size ? fmt(r.size) : '', String(r.restore_points), r.next_due.slice(0, 16).replace('T', ' ')]);
+    const cells = rows.map((r) => [r.vm, r.hypervisor, r.ready, r.reason, r.last_backup.slice(0, 16).replace('T', ' '), r.size ? fmt(r.size) : '', String(r.restore_points), r.next_due.slice(0, 16).replace('T', ' ')].map(escapeTerminal));
     const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
     const line = (c: string[]): string => c.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
     process.stdout.write(line(head) + '\n');

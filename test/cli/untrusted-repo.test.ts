@@ -147,3 +147,16 @@ describe('terminal controls and weakened safety in plan and validate (real git)'
     } finally { await rm(join(repo.work, 'evil.yaml')); }
   });
 });
+
+describe('status text', () => {
+  test('a VM name and reason with ESC sequences from status files print escaped', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmb-untrusted-status-'));
+    try {
+      await mkdir(join(dir, 'repo', 'status', 'vms'), { recursive: true });
+      await writeFile(join(dir, 'repo', 'status', 'vms', 'x.yaml'), 'vm: "\\e[2Jevil"\nhypervisor: hv1\nconditions:\n  - { type: Ready, status: "False", reason: "\\e]0;t\\a" }\n');
+      const r = await vmbackup(['status', '--repo', join(dir, 'repo'), '--state-dir', join(dir, 'state')]);
+      assert.doesNotMatch(r.stdout, RAW_CONTROL);
+      assert.match(r.stdout, /^\\x1b\[2Jevil +hv1 +False +\\x1b\]0;t\\x07/m);
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+});

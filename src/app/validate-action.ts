@@ -1,14 +1,20 @@
 // The work behind `vmbackup validate` (loaded only when it runs, so --help and other commands
 // start fast).
-import { formatDiagnostic, loadPolicyRepo } from '../core/load.js';
+import { formatDiagnostic, loadPolicyRepo, type PolicyFileText } from '../core/load.js';
 import { readPolicyFilesFromDir } from '../adapters/policy-files.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { styler } from '../cli/style.js';
 
-export interface ValidateOpts { repo: string; json?: boolean }
+export interface ValidateOpts { repo: string; rev?: string; json?: boolean }
+
+/** A revision's files: the git adapter is loaded only when asked for. */
+async function readAtRevision(repo: string, rev: string): Promise<PolicyFileText[]> {
+  const { readPolicyFilesAtRevision, resolveRevision } = await import('../adapters/git/revision-files.js');
+  return readPolicyFilesAtRevision(repo, await resolveRevision(repo, rev));
+}
 
 export async function validateAction(opts: ValidateOpts): Promise<void> {
-  const files = await readPolicyFilesFromDir(opts.repo);
+  const files = opts.rev === undefined ? await readPolicyFilesFromDir(opts.repo) : await readAtRevision(opts.repo, opts.rev);
   const r = loadPolicyRepo(files);
   const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = r.diagnostics.length - errors;

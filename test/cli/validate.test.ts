@@ -1,10 +1,11 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, mkdir, cp } from 'node:fs/promises';
+import { mkdtemp, writeFile, mkdir, cp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmbackup } from '../helpers/cli.js';
 import { EXAMPLE_FLEET } from '../helpers/paths.js';
+import { makeRepo } from '../helpers/git-repo.js';
 
 describe('vmbackup validate (CLI)', () => {
   test('the example fleet is valid: exit 0', async () => {
@@ -38,6 +39,33 @@ describe('vmbackup validate (CLI)', () => {
   test('NO_COLOR and pipes give plain text', async () => {
     const r = await vmbackup(['validate', '--repo', EXAMPLE_FLEET]);
     assert.doesNotMatch(r.stdout, /\x1b\[/);
+  });
+});
+
+describe('validate on the working tree and validate --rev: the same verdict, the same codes (real git)', () => {
+  test('a symlinked *.yaml and a linked templates/ are located errors both ways', async () => {
+    const repo = await makeRepo(EXAMPLE_FLEET);
+    try {
+      await symlink('../vm-list.yaml', join(repo.work, 'vms', 'linked.yaml'));
+      await symlink('.git', join(repo.work, 'templates'));
+      await repo.git('add', '-A');
+      await repo.git('commit', '-q', '-m', 'links');
+      const tree = await vmbackup(['validate', '--repo', repo.work]);
+      const rev = await vmbackup(['validate', '--repo', repo.work, '--rev', 'HEAD']);
+      assert.equal(tree.code, 1);
+      assert.equal(rev.code, 1);
+      assert.equal(tree.stdout, rev.stdout);
+      assert.match(tree.stdout, /^templates:1:1: error: templates is a symbolic link; .*\[VMB_SYMLINK\]$/m);
+      assert.match(tree.stdout, /^vms\/linked\.yaml:1:1: error: vms\/linked\.yaml is a symbolic link; .*\[VMB_SYMLINK\]$/m);
+      const j = JSON.parse((await vmbackup(['validate', '--repo', repo.work, '--rev', 'HEAD', '--json'])).stdout) as { diagnostics: { code: string; file: string }[] };
+      assert.deepEqual(j.diagnostics.map((d) => `${d.file} ${d.code}`), ['templates VMB_SYMLINK', 'vms/linked.yaml VMB_SYMLINK']);
+    } finally { await repo.cleanup(); }
+  });
+
+  test('--rev of an unknown revision: exit 1 with a clear message', async () => {
+    const r = await vmbackup(['validate', '--repo', EXAMPLE_FLEET, '--rev', 'no-such-rev']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown git revision "no-such-rev"/);
   });
 });
 

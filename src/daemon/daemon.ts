@@ -24,6 +24,7 @@ import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import type { DesiredState } from '../core/model.js';
 import { Hosts } from '../engine/hosts.js';
 import { GitPolicySource } from '../adapters/git/git-policy-source.js';
+import { defaultVault } from '../adapters/secrets/default-vault.js';
 
 export interface DaemonOptions {
   source: string;
@@ -86,7 +87,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       const r = await runCycle({
         source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
         targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
-        policy,
+        policy, scrub: defaultVault.scrub,
         ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), ...(o.acceptRewrittenHistory ? { acceptRewrittenHistory: true } : {}), ...(o.requireSignedHistory ? { require: 'all' as const } : {}) } } : {}),
         pushStatus: o.push, stopping: () => stopping, hostsFor,
         onApplied: (rev) => metrics.setRevision(rev),

@@ -103,6 +103,21 @@ describe('HTTP limits on a real socket', () => {
     } finally { await big.close(200); }
   });
 
+  test('webhook: Expect: 100-continue over the cap is 413 without inviting the body; within the cap it is invited', async () => {
+    const c = await raw(h);
+    c.sock.write(`POST /hooks/git HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nX-Hub-Signature-256: ${sign('x')}\r\nContent-Length: ${1024 * 1024}\r\n\r\n`);
+    await within(c.closed, 2000, '413 and close');
+    assert.match(c.data(), /^HTTP\/1\.1 413 /);
+    assert.ok(!c.data().includes('100 Continue'));
+    const body = JSON.stringify({ after: 'b'.repeat(40) });
+    const ok = await raw(h);
+    ok.sock.write(`POST /hooks/git HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nX-Hub-Signature-256: ${sign(body)}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await within(new Promise<void>((r) => { const t = setInterval(() => { if (ok.data().includes('100 Continue')) { clearInterval(t); r(); } }, 5); }), 2000, '100 Continue');
+    ok.sock.write(body);
+    await within(ok.closed, 2000, 'answer');
+    assert.match(ok.data(), /HTTP\/1\.1 202 /);
+  });
+
   test('webhook: a chunked body is cut at the cap: 413, connection closed, handler never called', async () => {
     const before = triggers.length;
     const c = await raw(h);

@@ -1,7 +1,7 @@
 // Wires the daemon from CLI flags (the composition root for `vmbackup daemon`).
 import { createLogger } from '../adapters/logger.js';
 import { parseListenAddress } from '../adapters/http/listen.js';
-import type { DaemonCliOptions } from '../cli/daemon.js';
+import type { DaemonCliOptions } from './options.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { NotifierBridge } from '../daemon/notifier-bridge.js';
 

@@ -4,7 +4,7 @@ import { formatPlanMarkdown, formatPlanText } from '../core/plan-format.js';
 import { planPolicyChange, retentionChangedVms } from '../core/policy-diff.js';
 import { renderAll } from '../core/render.js';
 import { loadSnapshot, readRecordedRestorePoints } from './policy-source.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { readFilesUnder } from '../adapters/policy-files.js';
 
 /** The raw `templates/<name>` overrides of a revision (or the working tree): the plan lists added or changed ones. */

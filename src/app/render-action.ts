@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../core/load.js';
 import { renderAll } from '../core/render.js';
 import { loadSnapshot } from './policy-source.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { escapeTerminal } from '../core/terminal-text.js';
 
 export interface RenderOpts { repo: string; rev?: string; out: string; json?: boolean }

@@ -1,7 +1,7 @@
 // The work behind `backups`, `verify`, `restore` and `test-restore`.
 import { fmt } from '../core/prechecks.js';
-import { EXIT } from '../cli/exit-codes.js';
-import type { EngineCliOptions } from '../cli/engine-options.js';
+import { EXIT } from './exit-codes.js';
+import type { EngineCliOptions } from './options.js';
 import { findVm } from '../engine/context.js';
 import { restoreVm } from '../engine/restore.js';
 import { testRestore } from '../engine/test-restore.js';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { fmt } from '../core/prechecks.js';
 import { StateStore } from '../adapters/store/state-store.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import { escapeTerminal } from '../core/terminal-text.js';
-import { styler } from '../cli/style.js';
+import { styler } from './style.js';
 import { readDaemonState } from '../daemon/daemon-state.js';
 import { DEFAULT_STATE_DIR } from './engine-setup.js';
 

@@ -2,8 +2,8 @@
 // start fast).
 import { formatDiagnostic, loadPolicyRepo, type PolicyFileText } from '../core/load.js';
 import { readPolicyFilesFromDir } from '../adapters/policy-files.js';
-import { EXIT } from '../cli/exit-codes.js';
-import { styler } from '../cli/style.js';
+import { EXIT } from './exit-codes.js';
+import { styler } from './style.js';
 
 export interface ValidateOpts { repo: string; rev?: string; json?: boolean }
 

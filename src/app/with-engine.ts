@@ -1,7 +1,7 @@
 // Runs one engine command: set up, run, always close ssh connections, map errors to exit codes.
 import { LockedError } from '../adapters/lock.js';
-import { EXIT } from '../cli/exit-codes.js';
-import type { EngineCliOptions } from '../cli/engine-options.js';
+import { EXIT } from './exit-codes.js';
+import type { EngineCliOptions } from './options.js';
 import type { EngineContext } from '../engine/context.js';
 import { setupEngine } from './engine-setup.js';
 

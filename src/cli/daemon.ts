@@ -1,12 +1,7 @@
 // `vmbackup daemon`: the GitOps reconciler under systemd.
 import type { Command } from 'commander';
 
-export interface DaemonCliOptions {
-  repo: string; stateDir: string; branch: string; poll: string; listen?: string; bacula: boolean;
-  baculaConfigDir: string; bconsoleConfig: string; cronFile: string; allowedSigners?: string; gpgKeyring?: string; acceptRewrittenHistory?: boolean; requireSignedHistory?: boolean;
-  push: boolean; once?: boolean; stopTimeout: string; logLevel: string;
-  maxConnections: string; headerTimeout: string; requestTimeout: string; webhookMaxBody: string;
-}
+import type { DaemonCliOptions } from '../app/options.js';
 
 export function registerDaemon(program: Command): void {
   program

@@ -1,7 +1,8 @@
 // Flags shared by every command that touches hypervisors or backup storage.
 import type { Command } from 'commander';
 
-export interface EngineCliOptions { repo?: string; stateDir?: string; json?: boolean; logLevel?: string }
+import type { EngineCliOptions } from '../app/options.js';
+export type { EngineCliOptions } from '../app/options.js';
 
 export function engineOptions(cmd: Command): Command {
   return cmd

@@ -1,6 +1,6 @@
 // Run events → notification views: failure, warning, success, and recovery (a VM whose previous
 // run of the same kind failed now succeeded). Pure: `now` and the time zone are parameters.
-import type { RunRecord } from '../adapters/store/state-store.js';
+import type { RunRecord } from './run-record.js';
 import { elapsedMs, formatBytes, formatDuration, formatTime, shortRev } from './notify-format.js';
 import type { NotifyField, NotifyView, ViewOptions } from './notify-view.js';
 

@@ -6,10 +6,8 @@ import type { BackupStore } from '../adapters/storage/backup-store.js';
 import type { StateStore, RunRecord, RunStep } from '../adapters/store/state-store.js';
 import type { Hosts } from './hosts.js';
 
-export interface Notifier {
-  /** A run failed (or recovered from a failure): the daemon's issue wires Slack/e-mail here. */
-  notify(event: { kind: 'failure' | 'warning' | 'success'; run: RunRecord }): Promise<void>;
-}
+import type { Notifier } from '../ports/notifier.js';
+export type { Notifier } from '../ports/notifier.js';
 
 
 export interface EngineContext {

@@ -6,3 +6,4 @@ export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const EXAMPLE_FLEET = resolve(ROOT, 'examples/fleet');
 export const SEEDS = resolve(ROOT, '../shared/seeds');
 export const CLI = resolve(ROOT, 'dist/src/main.js');
+export const SRC = resolve(ROOT, 'src');

@@ -9,7 +9,7 @@ import { digestView, storageView } from '../../core/notify-digest.js';
 import { classifyRun, failureView, recoveryView, successView, warningView } from '../../core/notify-runs.js';
 import type { NotifyKind, NotifyView, ViewOptions } from '../../core/notify-view.js';
 import type { FleetSummary, VmStatus } from '../../core/status-model.js';
-import type { Notifier } from '../../engine/context.js';
+import type { Notifier } from '../../ports/notifier.js';
 import type { RunRecord } from '../store/state-store.js';
 import { defaultVault } from '../secrets/default-vault.js';
 import type { SecretVault } from '../secrets/vault.js';

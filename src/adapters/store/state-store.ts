@@ -18,28 +18,8 @@ async function waitForLock(dir: string, name: string): Promise<Lock> {
   }
 }
 
-export type RunKind = 'backup' | 'verify' | 'restore' | 'test-restore' | 'cleanup';
-export type RunStatus = 'running' | 'ok' | 'failed' | 'interrupted';
-
-export interface RunStep { name: string; ok: boolean; ms: number; detail?: string }
-
-export interface RunRecord {
-  id: string;
-  kind: RunKind;
-  vm: string;
-  hypervisor: string;
-  backupId?: string;
-  started: string;
-  finished?: string;
-  status: RunStatus;
-  warnings: string[];
-  error?: string;
-  pid: number;
-  steps: RunStep[];
-  sizeBytes?: number;
-  method?: string;
-  revision?: string;
-}
+export type { RunKind, RunStatus, RunStep, RunRecord } from '../../core/run-record.js';
+import type { RunRecord } from '../../core/run-record.js';
 
 export interface StateData {
   version: 1;

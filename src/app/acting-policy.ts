@@ -3,11 +3,9 @@
 // a daemon has applied one in this state directory; a working tree only where no daemon runs.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadPolicyRepo } from '../core/load.js';
 import type { PolicySnapshot } from '../ports/policy-source.js';
 import type { StateStore } from '../adapters/store/state-store.js';
-import { readFilesUnder, readPolicyFilesFromDir } from '../adapters/policy-files.js';
-import { resolveTemplates } from '../adapters/templates.js';
+import { loadSnapshot } from './policy-source.js';
 import { repoRevision } from './repo-revision.js';
 
 export interface ActingPolicy {
@@ -45,8 +43,6 @@ export async function actingPolicy(o: { repo?: string; stateDir: string; store: 
     return { snapshot, source: 'applied', repoDir: dir, ...(other ? { note: `--repo ${o.repo} ignored: the daemon's applied revision ${applied.slice(0, 12)} is in force in ${o.stateDir}` } : {}) };
   }
   const repoDir = o.repo ?? '.';
-  const load = loadPolicyRepo(await readPolicyFilesFromDir(repoDir));
-  const templateFiles = await readFilesUnder(repoDir, 'templates');
-  const revision = await repoRevision(repoDir);
-  return { snapshot: { ...(revision ? { revision } : {}), label: 'working tree', load, templates: await resolveTemplates(templateFiles), templateFiles }, source: 'working-tree', repoDir };
+  const [snapshot, revision] = await Promise.all([loadSnapshot(repoDir), repoRevision(repoDir)]);
+  return { snapshot: { ...snapshot, ...(revision ? { revision } : {}) }, source: 'working-tree', repoDir };
 }

@@ -1,31 +1,25 @@
-// One way to get "the policy repo as of X" for every command: a working tree or a git revision,
-// with its template overrides and recorded restore points.
-import { loadPolicyRepo, type LoadCache, type LoadResult } from '../core/load.js';
+// "The policy repo as of X" for the commands engineers and CI run (validate, plan, render): a
+// working tree or a git revision (through the same GitPolicySource the acting processes use),
+// and the restore points recorded in status/.
+import { loadPolicyRepo, type LoadCache } from '../core/load.js';
 import type { RestorePoint } from '../core/model.js';
 import { parseStatusRestorePoints } from '../core/status-file.js';
+import type { PolicySnapshot } from '../ports/policy-source.js';
 import { readFilesUnder, readPolicyFilesFromDir, readRepoDirSync } from '../adapters/policy-files.js';
 import { resolveTemplates } from '../adapters/templates.js';
-import type { Templates } from '../core/render.js';
 
-export interface PolicySnapshot {
-  label: string;
-  load: LoadResult;
-  templates: Templates;
-}
+export type { PolicySnapshot } from '../ports/policy-source.js';
 
-/** `rev` undefined means the working tree. `cache` shares per-file work between snapshots. */
+/** `rev` undefined means the working tree (engineers' validate/plan/render). `cache` shares per-file work between snapshots. */
 export async function loadSnapshot(repoDir: string, rev?: string, cache?: LoadCache): Promise<PolicySnapshot> {
   if (rev === undefined) {
     const load = loadPolicyRepo(await readPolicyFilesFromDir(repoDir), cache);
-    return { label: 'working tree', load, templates: await resolveTemplates(await readFilesUnder(repoDir, 'templates')) };
+    const templateFiles = await readFilesUnder(repoDir, 'templates');
+    return { label: 'working tree', load, templates: await resolveTemplates(templateFiles), templateFiles };
   }
   // Loaded only for revisions: the git adapter pulls in execa and simple-git.
-  const { readFilesAtRevision, readPolicyFilesAtRevision, resolveRevision } = await import('../adapters/git/revision-files.js');
-  const commit = await resolveRevision(repoDir, rev);
-  const load = loadPolicyRepo(await readPolicyFilesAtRevision(repoDir, commit), cache);
-  const tpl = await readFilesAtRevision(repoDir, commit, (p) => /^templates\/[^/]+$/.test(p));
-  const overrides = new Map(tpl.map((f) => [f.path.slice('templates/'.length), f.text]));
-  return { label: `${rev} (${commit.slice(0, 12)})`, load, templates: await resolveTemplates(overrides) };
+  const { GitPolicySource } = await import('../adapters/git/git-policy-source.js');
+  return new GitPolicySource(repoDir, { ...(cache ? { cache } : {}) }).at(rev);
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -96,6 +96,16 @@ describe('SecretVault.scrub', () => {
       assert.deepEqual((await readdir(dir)).filter((n) => n.endsWith('.tmp')), []);
       const again = await StateStore.open(dir, { scrub: vault.scrub });
       assert.equal((again.data.lastAttemptErrors as string[])[1], '[redacted]');
+    } finally { await rm(dir, { recursive: true, force: true }); }
+  });
+
+  it("state.json in a group-shared state dir (the unit's 2770): 0660, so Bacula's RunScripts (user bacula, same group) can update it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vmb-state-'));
+    try {
+      await chmod(dir, 0o2770);
+      const store = await StateStore.open(dir, { scrub: vault.scrub });
+      await store.update((d) => { d.x = 1; });
+      assert.equal((await stat(join(dir, 'state.json'))).mode & 0o777, 0o660);
     } finally { await rm(dir, { recursive: true, force: true }); }
   });
 });

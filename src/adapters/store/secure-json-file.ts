@@ -1,8 +1,10 @@
 // state.json on disk: read as JSON; written through an unpredictable temp file in the same
-// directory (random name, O_EXCL, mode 0600), fsynced, renamed over, then the directory fsynced,
-// so a crash leaves the old or the new file and another local user can neither pre-create nor read it.
+// directory (random name, O_EXCL, mode 0600, or 0660 in a group-shared state dir such as the
+// unit's 2770 one, where Bacula's RunScripts write as another user of the group), fsynced,
+// renamed over, then the directory fsynced, so a crash leaves the old or the new file and no
+// other local user can pre-create or read it.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -39,6 +41,9 @@ export class SecureJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    await writeFileDurable(this.path, this.scrub(JSON.stringify(data, null, 2)));
+    const dirMode = (await stat(dirname(this.path))).mode;
+    // Group-shared only when the directory itself gives its group write and others nothing.
+    const shared = (dirMode & 0o070) === 0o070 && (dirMode & 0o007) === 0;
+    await writeFileDurable(this.path, this.scrub(JSON.stringify(data, null, 2)), shared ? 0o660 : 0o600);
   }
 }

@@ -19,6 +19,20 @@ export interface StatusInput {
   attemptedAt?: string;
   storage?: { usedBytes: number; totalBytes: number };
   historyDays?: number;
+  /**
+   * When each VM's conditions last changed status (`<vm>/<type>` → status and time), from the
+   * previous status: a condition whose status is unchanged keeps its time, so an idle reconcile
+   * renders byte-identical files and commits nothing (Kubernetes' lastTransitionTime).
+   */
+  transitions?: Readonly<Record<string, ConditionTransition>>;
+}
+
+export interface ConditionTransition { status: Condition['status']; time: string }
+
+/** Storage figures move with every write on a shared mount: report them to about 0.1% (at least 1 MiB). */
+export function coarseBytes(used: number, total: number): number {
+  const granule = Math.max(2 ** 20, 2 ** Math.floor(Math.log2(Math.max(1, total / 1000))));
+  return Math.round(used / granule) * granule;
 }
 
 function dayOf(iso: string, timeZone: string): string {
@@ -45,15 +59,23 @@ export function dayOutcomes(runs: readonly RunLite[], now: string, timeZone: str
   return out;
 }
 
-const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, now: string): Condition => ({ type, status, reason, message, lastTransitionTime: now });
-
-export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: FleetSummary } {
+export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: FleetSummary; transitions: Record<string, ConditionTransition> } {
   const { desired, observed, plan, now } = i;
+  const transitions: Record<string, ConditionTransition> = {};
+  let current = '';
+  const cond = (type: Condition['type'], status: Condition['status'], reason: string, message: string, at: string): Condition => {
+    const key = `${current}/${type}`;
+    const prev = i.transitions?.[key];
+    const time = prev && prev.status === status ? prev.time : at;
+    transitions[key] = { status, time };
+    return { type, status, reason, message, lastTransitionTime: time };
+  };
   const tz = desired.settings.timeZone;
   const statuses: VmStatus[] = [];
   const refused = new Set(plan.actions.filter((a) => a.kind === 'report' && a.what === 'prune-refused').map((a) => (a.kind === 'report' ? a.subject : '')));
   let ready = 0; let failed = 0; let overdue = 0; let unknown = 0;
   for (const vm of desired.vms) {
+    current = vm.name;
     const note = plan.vmNotes[vm.name];
     const host = observed.hosts[vm.hypervisor];
     const points = observed.storage[vm.name]?.points ?? [];
@@ -95,8 +117,8 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
     last_attempt_errors: i.attemptErrors,
     totals: { vms: desired.vms.length, ready, failed, overdue, unknown, unprotected: unprotected.length, missing: missing.length },
     unprotected, missing,
-    ...(i.storage ? { storage: { used_bytes: i.storage.usedBytes, total_bytes: i.storage.totalBytes, percent: i.storage.totalBytes ? Math.round((i.storage.usedBytes / i.storage.totalBytes) * 1000) / 10 : 0 } } : {}),
+    ...(i.storage ? { storage: { used_bytes: coarseBytes(i.storage.usedBytes, i.storage.totalBytes), total_bytes: i.storage.totalBytes, percent: i.storage.totalBytes ? Math.round((i.storage.usedBytes / i.storage.totalBytes) * 1000) / 10 : 0 } } : {}),
     backups_last_7d: { ok: week.filter((r) => r.status === 'ok').length, failed: week.filter((r) => r.status !== 'ok').length, size_bytes: week.reduce((n, r) => n + (r.sizeBytes ?? 0), 0), duration_ms: week.reduce((n, r) => n + (r.finished ? Date.parse(r.finished) - Date.parse(r.started) : 0), 0) },
   };
-  return { statuses: statuses.sort((a, b) => a.vm.localeCompare(b.vm)), summary };
+  return { statuses: statuses.sort((a, b) => a.vm.localeCompare(b.vm)), summary, transitions };
 }

@@ -3,6 +3,7 @@
 // and which revisions were already alerted on.
 import type { StateStore } from '../adapters/store/state-store.js';
 import type { RemovedVm } from './observe.js';
+import type { ConditionTransition } from '../core/status-build.js';
 
 export interface DaemonState {
   lastAppliedRevision?: string;
@@ -17,6 +18,8 @@ export interface DaemonState {
   /** VM names of the last applied revision (to notice removals). */
   appliedVms: string[];
   statusPath?: string;
+  /** When each VM condition last changed status (`<vm>/<type>`), so unchanged status renders byte-identical. */
+  transitions?: Record<string, ConditionTransition>;
 }
 
 export const EMPTY_DAEMON_STATE: DaemonState = { lastAttemptErrors: [], alertedRevisions: [], removed: {}, appliedVms: [] };

@@ -48,7 +48,8 @@ export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState,
   const after = results.length ? await gatherObserved(ctx, desired, st.removed, ctx.store) : observed;
   const afterPlan = results.length ? planReconcile(desired, revision, after, now(), opts) : plan;
   const space = await ctx.storage.space();
-  const { statuses, summary } = buildStatus({ desired, observed: after, plan: afterPlan, runs: await ctx.store.runs(), now: now(), appliedRevision: revision, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
+  const { statuses, summary, transitions } = buildStatus({ ...(st.transitions ? { transitions: st.transitions } : {}), desired, observed: after, plan: afterPlan, runs: await ctx.store.runs(), now: now(), appliedRevision: revision, ...(st.lastAttemptedRevision ? { attemptedRevision: st.lastAttemptedRevision } : {}), attemptErrors: st.lastAttemptErrors, ...(st.lastAttemptAt ? { attemptedAt: st.lastAttemptAt } : {}), ...(space.totalBytes ? { storage: { usedBytes: space.totalBytes - space.availBytes, totalBytes: space.totalBytes } } : {}) });
+  st.transitions = transitions; // saved with the state at the end of the cycle
   const out: ReconcileOutcome = { plan, results, statuses, summary };
   if (d.push) {
     const sp = desired.settings.statusPath;

@@ -99,6 +99,13 @@ describe('trust: a refused head never acts, anywhere (daemon + RunScript CLI, re
     const before = await statusCommitsAfter(bad);
     for (let i = 0; i < 3; i++) { assert.equal(await webhook(d!.url, bad), 202); await new Promise((res) => setTimeout(res, 700)); }
     assert.equal(await statusCommitsAfter(bad), before, 'no status commit loop');
+    // Full reconciles (SIGHUP, as a poll would) with nothing new to report commit nothing either.
+    for (let i = 0; i < 2; i++) {
+      const n = (d!.logs().match(/"msg":"reconcile done"/g) ?? []).length;
+      process.kill(d!.proc.pid!, 'SIGHUP');
+      await waitFor('reconcile after SIGHUP', async () => (d!.logs().match(/"msg":"reconcile done"/g) ?? []).length > n, 30_000);
+    }
+    assert.equal(await statusCommitsAfter(bad), before, `a reconcile with nothing new makes no status commit:\n${(await execa('git', ['--git-dir', repo!.bare, 'log', '-p', '-2', '--format=%s', 'main'])).stdout.slice(0, 4000)}`);
     assert.equal((await fetch(`${d!.url}/readyz`)).status, 200, 'the last good revision stays in force');
   });
 

@@ -82,7 +82,7 @@ JS
   echo; echo "== status/summary.yaml (excerpt)"
   git -C "$demo/lab-origin.git" show main:status/summary.yaml | head -25
   echo; echo "== what Slack would have received ($demo/slack.jsonl)"
-  node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) { const m = JSON.parse(l); console.log(m.path + ": " + m.body.text); console.log(JSON.stringify(m.body.blocks, null, 1).slice(0, 1500)); }' "$demo/slack.jsonl"
+  node -e 'const fs = require("fs"); if (!fs.existsSync(process.argv[1])) { console.log("(nothing: no run failed or recovered in this pass; the lab storage already held a backup of hv2-vm2)"); process.exit(0); } for (const l of fs.readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) { const m = JSON.parse(l); console.log(m.path + ": " + m.body.text); console.log(JSON.stringify(m.body.blocks, null, 1).slice(0, 1500)); }' "$demo/slack.jsonl"
   kill $receiver 2>/dev/null || true
 fi
 echo; echo "demo files left in $demo"

@@ -1,7 +1,6 @@
 // Flags shared by every command that touches hypervisors or backup storage.
 import type { Command } from 'commander';
 
-import type { EngineCliOptions } from '../app/options.js';
 export type { EngineCliOptions } from '../app/options.js';
 
 export function engineOptions(cmd: Command): Command {

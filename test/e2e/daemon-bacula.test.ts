@@ -4,13 +4,13 @@
 // and SMTP receivers. Every step is driven by a commit and a signed webhook.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { daemonState, startDaemon, waitFor, webhook, type DaemonProc } from '../helpers/daemon.js';
 import { baculaOrSkip, catalogJobs, scratchDirector, type Director } from '../helpers/bacula.js';
 import { startHttpReceiver, startSmtpReceiver, type Captured, type HttpReceiver, type SmtpReceiver } from '../helpers/receivers.js';
@@ -65,19 +65,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
   async function commit(msg: string, mutate: (p: Record<string, unknown>) => void, files: Record<string, string | null> = {}): Promise<string> {
     await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
     mutate(policy);
-    await writeFile(join(repo!.work, 'lab.yaml'), stringify(policy));
-    for (const [f, text] of Object.entries(files)) {
-      if (text === null) await rm(join(repo!.work, f), { force: true });
-      else { await mkdir(join(repo!.work, f, '..'), { recursive: true }); await writeFile(join(repo!.work, f), text); }
-    }
-    await repo!.git('add', '-A');
-    await repo!.git('commit', '-q', '-m', msg);
-    // The daemon may push a status commit between our pull and our push: rebase and retry.
-    for (let i = 0; ; i++) {
-      try { await repo!.git('push', '-q', 'origin', 'main'); break; } catch (e) { if (i >= 4) throw e; }
-      await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
-    }
-    return (await repo!.git('rev-parse', 'HEAD')).trim();
+    return commitAndPush(repo!, msg, { 'lab.yaml': stringify(policy), ...files });
   }
   /** Status commits land on top of ours, so "applied" means the applied revision contains `rev`. */
   const applied = async (rev: string): Promise<boolean> => {

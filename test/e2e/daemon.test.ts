@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { daemonState, startDaemon, waitFor, webhook, type DaemonProc } from '../helpers/daemon.js';
 import { vmbackup } from '../helpers/cli.js';
 import { labPolicy } from '../lab/policy-repo.js';
@@ -25,14 +25,7 @@ describe('vmbackup daemon (cron mode) end to end', () => {
   async function commit(msg: string, mutate: (p: Record<string, unknown>) => void): Promise<string> {
     await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
     mutate(policy);
-    await writeFile(join(repo!.work, 'lab.yaml'), stringify(policy));
-    await repo!.git('commit', '-q', '-am', msg);
-    // The daemon may push a status commit between our pull and our push: rebase and retry.
-    for (let i = 0; ; i++) {
-      try { await repo!.git('push', '-q', 'origin', 'main'); break; } catch (e) { if (i >= 4) throw e; }
-      await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
-    }
-    return (await repo!.git('rev-parse', 'HEAD')).trim();
+    return commitAndPush(repo!, msg, { 'lab.yaml': stringify(policy) });
   }
   const vms = () => policy.vms as Record<string, unknown>[];
   /** Status commits land on top of ours, so "applied" means the applied revision contains `rev`. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { daemonState, startDaemon, waitFor, webhook, LOCAL_RECEIVERS, type DaemonProc } from '../helpers/daemon.js';
 import { baculaOrSkip, scratchDirector, type Director } from '../helpers/bacula.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/receivers.js';
@@ -30,20 +30,7 @@ describe('secrets never leak (daemon, Bacula mode)', () => {
   /** Distinctive parts of the director password (`pw-<port>-"quoted\`): the value itself in any form. */
   let marker: string;
 
-  async function commit(msg: string, files: Record<string, string | null>): Promise<string> {
-    await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
-    for (const [p, text] of Object.entries(files)) {
-      if (text === null) await rm(join(repo!.work, p), { force: true });
-      else { await mkdir(join(repo!.work, p, '..'), { recursive: true }); await writeFile(join(repo!.work, p), text); }
-    }
-    await repo!.git('add', '-A');
-    await repo!.git('commit', '-q', '-m', msg);
-    for (let i = 0; ; i++) {
-      try { await repo!.git('push', '-q', 'origin', 'main'); break; } catch (e) { if (i >= 4) throw e; }
-      await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
-    }
-    return (await repo!.git('rev-parse', 'HEAD')).trim();
-  }
+  const commit = (msg: string, files: Record<string, string | null>): Promise<string> => commitAndPush(repo!, msg, files);
 
   /** Every text that left the daemon: its output, state.json, the remote's whole history, receivers, /readyz. */
   async function everything(readyz: string, sdir = stateDir): Promise<Record<string, string>> {

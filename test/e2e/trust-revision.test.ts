@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { daemonState, startDaemon, waitFor, webhook, type DaemonProc } from '../helpers/daemon.js';
 import { vmbackup } from '../helpers/cli.js';
 import { makeSigningKeys, signArgs, signFlag, type SigningKeys } from '../helpers/signing.js';
@@ -35,13 +35,7 @@ describe('trust: a refused head never acts, anywhere (daemon + RunScript CLI, re
   async function commit(msg: string, key: string | undefined, mutate: (p: Record<string, unknown>) => void): Promise<string> {
     await repo!.git('pull', '-q', '--rebase', 'origin', 'main');
     mutate(policy);
-    await writeFile(join(repo!.work, 'lab.yaml'), stringify(policy));
-    await repo!.git(...signArgs(key), 'commit', ...signFlag(key), '-q', '-am', msg);
-    for (let i = 0; ; i++) {
-      try { await repo!.git('push', '-q', 'origin', 'main'); break; } catch (e) { if (i >= 4) throw e; }
-      await repo!.git(...signArgs(key), 'pull', '-q', '--rebase', 'origin', 'main');
-    }
-    return (await repo!.git('rev-parse', 'HEAD')).trim();
+    return commitAndPush(repo!, msg, { 'lab.yaml': stringify(policy) }, { config: signArgs(key), flag: signFlag(key) });
   }
   const attempted = (rev: string) => waitFor(`attempt of ${rev.slice(0, 12)} recorded`, async () => { const s = await daemonState(env!.stateDir); return s.daemon?.lastAttemptedRevision === rev ? s : undefined; }, 30_000)
     .catch((e: Error) => { throw new Error(`${e.message}\n${d?.logs().slice(-3000)}`); });

@@ -38,5 +38,13 @@ fi
 /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run &
 echo "LABGUEST: qemu-ga started"
 
-# PID 1 must never exit (panic=-1 would reboot the VM).
-while true; do sleep 3600; done
+# A serial login prompt, printed last so that it means "booted": test-restore's console probe
+# waits for `login:`. It is only a prompt (no accounts): a line typed at it is refused, the way
+# getty + login would refuse an unknown user, and the prompt comes back.
+hostname lab-agent
+printf '\n%s login: ' "$(hostname)"
+# PID 1 must never exit (panic=-1 would reboot the VM). The serial line has no input when it is a
+# file (the lab's default): read then blocks for good.
+while true; do
+  if read -r _ </dev/ttyS0; then printf '\nLogin incorrect\n\n%s login: ' "$(hostname)"; else sleep 3600; fi
+done

@@ -39,7 +39,8 @@ remove_domains() {
   for d in "$@"; do
     host_virsh "$h" domstate "$d" >/dev/null 2>&1 || continue
     host_virsh "$h" destroy "$d" >/dev/null 2>&1
-    host_virsh "$h" undefine "$d" --checkpoints-metadata --snapshots-metadata >/dev/null 2>&1 \
+    host_virsh "$h" undefine "$d" --checkpoints-metadata --snapshots-metadata --nvram --tpm >/dev/null 2>&1 \
+      || host_virsh "$h" undefine "$d" --checkpoints-metadata --snapshots-metadata >/dev/null 2>&1 \
       || host_virsh "$h" undefine "$d" >/dev/null 2>&1
     log "$h: removed VM $d"
   done
@@ -97,6 +98,11 @@ main() {
     for d in "$LAB_DIR"/hosts/hv*; do [ -d "$d" ] && stop_hv "${d##*/}"; done
     stop_local
     stop_recorded "$(reaper_pidfile)"
+    # up.sh's bind mount of the local libvirtd's /var/lib/libvirt (NVRAM, swtpm state) for the runner.
+    if mountpoint -q /var/lib/libvirt && [ "$(findmnt -n -o FSROOT --mountpoint /var/lib/libvirt)" = "$(host_dir local)/lib" ]; then
+      umount /var/lib/libvirt 2>/dev/null || umount -l /var/lib/libvirt
+      log "unmounted /var/lib/libvirt (the lab's local libvirt state)"
+    fi
     if mountpoint -q "$LAB_DIR/storage/small"; then
       umount "$LAB_DIR/storage/small" 2>/dev/null || umount -l "$LAB_DIR/storage/small"
       log "unmounted the small storage"

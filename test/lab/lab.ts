@@ -58,6 +58,16 @@ export interface LabVm {
   disks: LabDisk[];
   /** Its NICs, in order (absent in a lab.json from before networks were added). */
   nics?: LabNic[];
+  /** bios (SeaBIOS) or uefi (OVMF); absent in a lab.json from before UEFI VMs (= bios). */
+  firmware?: 'bios' | 'uefi';
+  /** The domain's UUID when up.sh last ran (it names the swtpm state dir). */
+  uuid?: string;
+  /** Left out of policies built from lab.json unless a test names it (see policy-repo.ts `withVms`). */
+  optIn?: boolean;
+  /** UEFI VMs: the NVRAM file as the VM's host sees it, as the test runner sees it, and its template. */
+  nvram?: { path: string; labPath: string; template: string } | null;
+  /** An emulated TPM (swtpm): state in /var/lib/libvirt/swtpm/<uuid>/tpm2 on the VM's host. */
+  tpm?: { model: 'tpm-crb'; backend: 'emulator'; version: '2.0' } | null;
 }
 
 export interface LabHost {
@@ -101,6 +111,9 @@ export interface Lab {
     offline: string;
     /** The VM with NICs on the prod network (absent in a lab.json from before networks). */
     net?: string;
+    /** A UEFI VM (OVMF, NVRAM) on local, and a UEFI VM with a vTPM on hv1 (absent before they existed). */
+    uefi?: string;
+    tpm?: string;
   };
   /** Absent in a lab.json from before networks were added: re-run up.sh. */
   networks?: LabNetwork[];

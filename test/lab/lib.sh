@@ -33,7 +33,11 @@ LAB_REMOTE_STORAGE=/mnt/backup
 LAB_REMOTE_SMALL_STORAGE=/mnt/backup-small
 
 LAB_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-              openssh-server openssh-client tini iproute2 e2fsprogs util-linux gzip)
+              openssh-server openssh-client tini iproute2 e2fsprogs util-linux gzip
+              ovmf swtpm swtpm-tools)   # UEFI firmware (lab-uefi, lab-tpm) and the vTPM emulator (lab-tpm)
+# The UEFI VMs' firmware, as Debian 12's ovmf 2022.11 ships it (4 MiB flash, no Secure Boot keys).
+LAB_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+LAB_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 # Downloaded (not installed) to build the agent VM: kernel, agent, static busybox.
 LAB_GUEST_PACKAGES=(qemu-guest-agent busybox-static)
 

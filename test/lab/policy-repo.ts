@@ -12,6 +12,8 @@ export interface LabRepoOptions {
   remoteStorageRoot?: string;
   controlDir: string;
   extraVms?: Record<string, unknown>[];
+  /** Opt-in lab VMs (the UEFI/vTPM ones) to include; the others are always there. */
+  withVms?: string[];
   vmOverrides?: Record<string, Record<string, unknown>>;
   hostOverrides?: Record<string, Record<string, unknown>>;
   backup?: Record<string, unknown>;
@@ -36,7 +38,7 @@ export function labPolicy(lab: Lab, o: LabRepoOptions): Record<string, unknown> 
     ...isolatedOf(lab, h.name),
     ...o.hostOverrides?.[h.name],
   }));
-  const vms = lab.vms.map((v) => ({
+  const vms = lab.vms.filter((v) => !v.optIn || o.withVms?.includes(v.name)).map((v) => ({
     name: v.name,
     hypervisor: v.host,
     method: v.agent === 'live' ? 'quiesce' : 'snapshot',

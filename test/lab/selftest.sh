@@ -324,6 +324,28 @@ t_net_vm_nics() {
   done
 }
 
+# --- UEFI and vTPM ----------------------------------------------------------------------------
+
+# The UEFI VM: OVMF loader, its NVRAM where lab.env says, the same file for libvirt (dumpxml) and
+# for the test runner (LAB_NVRAM; on local the bind mount of /var/lib/libvirt), not the template.
+t_uefi_nvram() {
+  local vm=${1:-$LAB_VM_UEFI} h xml nv lab; h=$(vmv "$vm" HOST)
+  xml=$(on "$h" "virsh -q -c $(hv "$h" LIBVIRT_URI) dumpxml $vm")
+  nv=$(sed -n "s/.*<nvram[^>]*>\(.*\)<\/nvram>.*/\1/p" <<<"$xml"); lab=$(vmv "$vm" LAB_NVRAM)
+  echo "loader: $(grep -o 'OVMF_CODE[^<]*' <<<"$xml"); nvram: $nv; runner: $lab"
+  [ "$(vmv "$vm" FIRMWARE)" = uefi ] && grep -q "<loader[^>]*pflash[^>]*>[^<]*OVMF_CODE" <<<"$xml" || return 1
+  [ -n "$nv" ] && [ "$nv" = "$(vmv "$vm" NVRAM)" ] && [ -s "$lab" ] || return 1
+  [ "$(on "$h" "sha256sum < $nv")" = "$(sha256sum < "$lab")" ] || { echo "the host's $nv is not the runner's $lab"; return 1; }
+}
+# The vTPM VM: a tpm-crb with an emulator backend, a swtpm process for it, state under the UUID.
+t_tpm_state() {
+  local vm=$LAB_VM_TPM h uuid dir; h=$(vmv "$vm" HOST); uuid=$(vmv "$vm" UUID)
+  dir=/var/lib/libvirt/swtpm/$uuid/tpm2
+  on "$h" "virsh -q -c $(hv "$h" LIBVIRT_URI) dumpxml --inactive $vm" | grep -q "<backend type='emulator' version='$(vmv "$vm" TPM)'" || { echo "no emulator TPM"; return 1; }
+  on "$h" "test -s $dir/tpm2-00.permall && ls -l $dir" || return 1
+  on "$h" "pgrep -a swtpm" | grep -- "$uuid" | cut -c1-160 | grep . || { echo "no swtpm process for $uuid"; return 1; }
+}
+
 # --- storage ------------------------------------------------------------------------------------
 
 t_small_storage_size() {
@@ -393,6 +415,11 @@ main() {
   check "$LAB_VM_OFFLINE: is shut off" t_offline
   check "networks $LAB_NETWORKS: active, on address-less bridges with no uplink" t_networks
   check "$LAB_VM_NET: NICs with the described MACs, taps on the described networks' bridges" t_net_vm_nics
+  if [ -n "${LAB_VM_UEFI:-}" ]; then
+    check "$LAB_VM_UEFI: UEFI (OVMF), NVRAM at the described path, the same file for libvirt and the runner" t_uefi_nvram "$LAB_VM_UEFI"
+    check "$LAB_VM_TPM: UEFI NVRAM over ssh" t_uefi_nvram "$LAB_VM_TPM"
+    check "$LAB_VM_TPM: emulated TPM $(vmv "$LAB_VM_TPM" TPM): swtpm runs, state in /var/lib/libvirt/swtpm/<uuid>" t_tpm_state
+  fi
   check "small storage: tmpfs of $LAB_SMALL_STORAGE_BYTES bytes, empty" t_small_storage_size
   check "$LAB_VM_BIG: copy into the small storage fails with ENOSPC" t_storage_full
   check "all VMs in their described state, on their base disks" t_vms_as_described

@@ -28,9 +28,9 @@ declare -A PATTERN=(
   [big]="0xb1:0:83886080"                         # 80 MiB: larger than the small storage
 )
 VMS=()
-declare -A VM_HOST VM_MEM VM_OS VM_AGENT VM_STATE VM_DISKSPEC VM_TYPE VM_NICS
+declare -A VM_HOST VM_MEM VM_OS VM_AGENT VM_STATE VM_DISKSPEC VM_TYPE VM_NICS VM_FW VM_TPM
 ROLE_NOOS=lab-noos ROLE_AGENT=lab-agent ROLE_DEAD_AGENT=lab-noos ROLE_NO_CHANNEL=hv2-vm1
-ROLE_MULTIDISK=hv1-vm1 ROLE_BIG=hv2-vm1 ROLE_OFFLINE=hv2-vm2 ROLE_NET=lab-net
+ROLE_MULTIDISK=hv1-vm1 ROLE_BIG=hv2-vm1 ROLE_OFFLINE=hv2-vm2 ROLE_NET=lab-net ROLE_UEFI=lab-uefi ROLE_TPM=lab-tpm
 
 # add_vm NAME HOST MEMORY_MIB OS(none|linux) AGENT(live|dead|none) STATE(running|shutoff) DISK...
 #   AGENT: live = channel + real agent, dead = channel but no agent, none = no channel at all.
@@ -46,6 +46,13 @@ define_inventory() {
   # the first NIC also has a fixed tap name, as some production VMs do (a copy must not reuse it).
   add_vm lab-net local 64 none none running vda:64:small
   VM_NICS[lab-net]="52:54:00:1a:b0:01@lab-prod@labnet-eth0 52:54:00:1a:b0:02@lab-prod"
+  # UEFI (OVMF; an OS-less VM ends in the UEFI shell) with its NVRAM at libvirt's standard path;
+  # and UEFI plus an emulated TPM 2.0 (swtpm) on a namespace host, so both transports are covered.
+  # Opt-in VMs: policy-repo.ts leaves them out unless a test asks for them.
+  add_vm lab-uefi local 128 none none running vda:64:small
+  VM_FW[lab-uefi]=uefi
+  add_vm lab-tpm hv1 128 none none running vda:64:small
+  VM_FW[lab-tpm]=uefi VM_TPM[lab-tpm]=2.0
   add_vm hv1-vm1 hv1 64 none dead running vda:1024:std vdb:256:small
   add_vm hv2-vm1 hv2 64 none none running vda:1024:big
   add_vm hv2-vm2 hv2 64 none dead shutoff vda:1024:std
@@ -277,6 +284,26 @@ start_libvirtd() {
   log "$h: libvirtd running (pid $(recorded_pid "$d/pids/libvirtd.pid"))"
 }
 
+# The local libvirtd sees $LAB_DIR/hosts/local/lib as /var/lib/libvirt (its own mount namespace),
+# so a UEFI VM's NVRAM (/var/lib/libvirt/qemu/nvram/<vm>_VARS.fd) and a vTPM's state
+# (/var/lib/libvirt/swtpm/<uuid>) are there. Show the test runner (and the local sshd) the same
+# directory at the same path, as on a real hypervisor: a read-only check for an empty
+# /var/lib/libvirt first, then one bind mount, undone by down.sh. Not done for a libvirtd the lab
+# did not start (its /var/lib/libvirt is already the real one).
+share_local_var_lib() {
+  [ "$LOCAL_LIBVIRTD_OWNED" = 1 ] || return 0
+  local d; d=$(host_dir local)/lib
+  if mountpoint -q /var/lib/libvirt; then
+    [ "$(findmnt -n -o FSROOT --mountpoint /var/lib/libvirt)" = "$d" ] || [ "$(stat -c %d:%i /var/lib/libvirt)" = "$(stat -c %d:%i "$d")" ] \
+      || die "/var/lib/libvirt is a mount point that is not the lab's $d"
+    return 0
+  fi
+  [ -z "$(ls -A /var/lib/libvirt 2>/dev/null)" ] || die "/var/lib/libvirt is not empty: the lab will not hide it (it bind-mounts $d there)"
+  mkdir -p /var/lib/libvirt
+  mount --bind "$d" /var/lib/libvirt
+  log "local: $d bind-mounted on /var/lib/libvirt (NVRAM and swtpm state at their standard paths)"
+}
+
 # Keep the capabilities the lab libvirtds probed (lazily, at the first define) for the next up.
 save_capabilities() {
   local f
@@ -450,7 +477,14 @@ domain_xml() {
   echo "  <memory unit='MiB'>${VM_MEM[$vm]}</memory>"
   echo "  <vcpu>1</vcpu>"
   echo "  <os>"
-  echo "    <type arch='x86_64' machine='pc'>hvm</type>"
+  if [ "${VM_FW[$vm]:-bios}" = uefi ]; then
+    # libvirt copies the template to /var/lib/libvirt/qemu/nvram/<vm>_VARS.fd at the first start.
+    echo "    <type arch='x86_64' machine='q35'>hvm</type>"
+    echo "    <loader readonly='yes' type='pflash'>$LAB_OVMF_CODE</loader>"
+    echo "    <nvram template='$LAB_OVMF_VARS'/>"
+  else
+    echo "    <type arch='x86_64' machine='pc'>hvm</type>"
+  fi
   if [ "${VM_OS[$vm]}" = linux ]; then
     echo "    <kernel>$(host_dir local)/boot/vmlinuz</kernel>"
     echo "    <initrd>$(host_dir local)/boot/initrd.gz</initrd>"
@@ -484,6 +518,15 @@ domain_xml() {
   fi
   if [ "${VM_OS[$vm]}" = linux ]; then
     echo "    <serial type='file'><source path='$(host_dir "${VM_HOST[$vm]}")/log/$vm-console.log'/></serial>"
+  fi
+  if [ -n "${VM_TPM[$vm]:-}" ]; then
+    # libvirt runs swtpm with its state in /var/lib/libvirt/swtpm/<uuid>/tpm2 (made at first start).
+    echo "    <tpm model='tpm-crb'><backend type='emulator' version='${VM_TPM[$vm]}'/></tpm>"
+  fi
+  if [ "${VM_FW[$vm]:-bios}" = uefi ]; then
+    # OVMF writes its console (the UEFI shell) to the serial port and to the screen.
+    echo "    <serial type='pty'/>"
+    echo "    <graphics type='vnc' autoport='yes' listen='127.0.0.1'/><video><model type='vga'/></video>"
   fi
   echo "    <memballoon model='none'/>"
   echo "  </devices>"
@@ -590,6 +633,14 @@ remote_uri() {
   local s=$LAB_DIR/ssh
   echo "qemu+libssh://root@$(host_addr "$1"):$(host_ssh_port "$1")/system?keyfile=$s/id_ed25519&known_hosts=$s/known_hosts&known_hosts_verify=normal&sshauth=privkey"
 }
+vm_nvram() { [ "${VM_FW[$1]:-bios}" = uefi ] && echo "/var/lib/libvirt/qemu/nvram/${1}_VARS.fd"; return 0; }
+vm_lab_nvram() {
+  [ "${VM_FW[$1]:-bios}" = uefi ] || return 0
+  if [ "${VM_HOST[$1]}" = local ] && [ "$LOCAL_LIBVIRTD_OWNED" = 0 ]; then vm_nvram "$1"
+  else echo "$(host_dir "${VM_HOST[$1]}")/lib/qemu/nvram/${1}_VARS.fd"; fi
+}
+# UEFI/TPM VMs are opt-in for policies built from lab.json (older tests count the others).
+vm_opt_in() { if [ "${VM_FW[$1]:-bios}" = uefi ] || [ -n "${VM_TPM[$1]:-}" ]; then echo 1; else echo 0; fi; }
 pattern_of() { local spec; for spec in ${VM_DISKSPEC[$1]}; do [ "${spec%%:*}" = "$2" ] || continue; spec=${spec##*:}; echo "${PATTERN[$spec]:-}"; done; }
 size_of() { local spec mib; for spec in ${VM_DISKSPEC[$1]}; do [ "${spec%%:*}" = "$2" ] || continue; mib=${spec#*:}; mib=${mib%%:*}; echo $((mib * 1048576)); done; }
 
@@ -627,6 +678,8 @@ write_lab_env() {
   kv LAB_VM_BIG "$ROLE_BIG"
   kv LAB_VM_OFFLINE "$ROLE_OFFLINE"
   kv LAB_VM_NET "$ROLE_NET"
+  kv LAB_VM_UEFI "$ROLE_UEFI"
+  kv LAB_VM_TPM "$ROLE_TPM"
   kv LAB_NET_PROD "$(network_by_role prod)"
   kv LAB_NET_ISOLATED "$(network_by_role isolated)"
   kv LAB_NETWORKS "$(lab_network_names | tr '\n' ' ' | sed 's/ $//')"
@@ -673,6 +726,12 @@ write_lab_env() {
     kv "${V}_MACS" "$(vm_nic_field "$vm" 1)"
     kv "${V}_NETWORKS" "$(vm_nic_field "$vm" 2)"
     kv "${V}_NIC_TAPS" "$(vm_nic_field "$vm" 3)"
+    kv "${V}_FIRMWARE" "${VM_FW[$vm]:-bios}"
+    kv "${V}_NVRAM" "$(vm_nvram "$vm")"
+    kv "${V}_LAB_NVRAM" "$(vm_lab_nvram "$vm")"
+    kv "${V}_TPM" "${VM_TPM[$vm]:-}"                       # TPM version ('' = none); model tpm-crb, backend emulator
+    kv "${V}_UUID" "$(host_virsh "${VM_HOST[$vm]}" domuuid "$vm" | tr -d '[:space:]')"
+    kv "${V}_OPT_IN" "$(vm_opt_in "$vm")"
     for t in $(vm_targets "$vm"); do
       kv "${V}_$(key_of "$t")_PATTERN" "$(pattern_of "$vm" "$t")"
       kv "${V}_$(key_of "$t")_VIRTUAL_BYTES" "$(size_of "$vm" "$t")"
@@ -699,9 +758,9 @@ write_lab_json() {
     printf '  "storage": {"dir": %s, "smallDir": %s, "smallBytes": %s, "remoteDir": %s, "remoteSmallDir": %s},\n' \
       "$(js "$LAB_DIR/storage/backup")" "$(js "$LAB_DIR/storage/small")" $((LAB_SMALL_MIB * 1048576)) \
       "$(js "$LAB_REMOTE_STORAGE")" "$(js "$LAB_REMOTE_SMALL_STORAGE")"
-    printf '  "roles": {"noos": %s, "agent": %s, "deadAgent": %s, "noChannel": %s, "multiDisk": %s, "big": %s, "offline": %s, "net": %s},\n' \
+    printf '  "roles": {"noos": %s, "agent": %s, "deadAgent": %s, "noChannel": %s, "multiDisk": %s, "big": %s, "offline": %s, "net": %s, "uefi": %s, "tpm": %s},\n' \
       "$(js "$ROLE_NOOS")" "$(js_or_null "$ROLE_AGENT")" "$(js "$ROLE_DEAD_AGENT")" "$(js "$ROLE_NO_CHANNEL")" \
-      "$(js "$ROLE_MULTIDISK")" "$(js "$ROLE_BIG")" "$(js "$ROLE_OFFLINE")" "$(js "$ROLE_NET")"
+      "$(js "$ROLE_MULTIDISK")" "$(js "$ROLE_BIG")" "$(js "$ROLE_OFFLINE")" "$(js "$ROLE_NET")" "$(js "$ROLE_UEFI")" "$(js "$ROLE_TPM")"
     printf '  "networks": ['
     first=1
     for n in $(lab_network_names); do
@@ -754,7 +813,16 @@ write_lab_json() {
         IFS=@ read -r mac net tap <<<"$nic"
         printf '{"mac": %s, "network": %s, "tap": %s, "model": "virtio"}' "$(js "$mac")" "$(js "$net")" "$(js_or_null "$tap")"
       done
-      printf ']}'
+      printf '],\n     "firmware": %s, "uuid": %s, "optIn": %s, "nvram": ' "$(js "${VM_FW[$vm]:-bios}")" \
+        "$(js "$(host_virsh "${VM_HOST[$vm]}" domuuid "$vm" | tr -d '[:space:]')")" "$([ "$(vm_opt_in "$vm")" = 1 ] && echo true || echo false)"
+      if [ "${VM_FW[$vm]:-bios}" = uefi ]; then
+        printf '{"path": %s, "labPath": %s, "template": %s}' "$(js "$(vm_nvram "$vm")")" "$(js "$(vm_lab_nvram "$vm")")" "$(js "$LAB_OVMF_VARS")"
+      else printf null; fi
+      printf ', "tpm": '
+      if [ -n "${VM_TPM[$vm]:-}" ]; then
+        printf '{"model": "tpm-crb", "backend": "emulator", "version": %s}' "$(js "${VM_TPM[$vm]}")"
+      else printf null; fi
+      printf '}'
     done
     printf '\n  ]\n}\n'
   } > "$o"
@@ -779,6 +847,7 @@ main() {
   ensure_libvirt_user
 
   start_libvirtd local
+  share_local_var_lib
   local n
   for n in $(lab_network_names); do ensure_network "$n"; done
   [ "$LAB_AGENT" = 1 ] && build_agent_kit

@@ -8,6 +8,7 @@ import { registerBackup } from './cli/backup.js';
 import { registerRestore } from './cli/restore.js';
 import { registerDaemon } from './cli/daemon.js';
 import { registerStatus } from './cli/status.js';
+import { registerPrune } from './cli/prune.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerDaemon(program);
   registerStatus(program);
+  registerPrune(program);
   return program;
 }
 

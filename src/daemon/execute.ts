@@ -5,7 +5,7 @@ import type { Action, ReconcilePlan } from '../core/reconcile/types.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import { LockedError } from '../adapters/lock.js';
 import { lockVm } from '../engine/vm-lock.js';
-import { pruneBackup } from '../adapters/storage/prune.js';
+import { prunePoint } from '../engine/prune.js';
 import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
 import { findVm, type EngineContext } from '../engine/context.js';
@@ -57,7 +57,13 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
       if (r.status !== 'ok') throw new Error(r.error ?? 'backup failed');
       return r.backupId;
     }
-    case 'prune': return `pruned ${await pruneBackup(ctx.storage, a.vm, a.id)} (${a.reasons.join('; ')})`;
+    case 'prune': {
+      // The shared guarded delete (engine/prune.ts): under the VM's lock, never the newest verified-good point.
+      try { return `pruned ${await prunePoint(ctx, { name: a.vm, hypervisor: a.hypervisor }, a.id)} (${a.reasons.join('; ')})`; } catch (e) {
+        if (e instanceof LockedError) return `skipped: ${e.message}`;
+        throw e;
+      }
+    }
     case 'verify': {
       const { run } = await verifyVm(ctx, findVm(ctx.desired, a.vm), { backup: a.id });
       if (run.status !== 'ok') throw new Error(run.error ?? 'verification failed');

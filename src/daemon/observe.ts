@@ -1,21 +1,13 @@
 // Gathers the Observed state for one reconcile: every hypervisor (batched, in parallel, each
 // failure isolated to its host), every VM directory on backup storage (including VMs that left
 // the repo), and the run history. Read-only.
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isOurOverlay } from '../core/backup-layout.js';
 import type { DesiredState } from '../core/model.js';
-import type { Observed, ObservedPoint } from '../core/reconcile/types.js';
-import { toRestorePoint } from '../adapters/storage/backup-store.js';
+import type { Observed } from '../core/reconcile/types.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import type { EngineContext } from '../engine/context.js';
 import { observeHost } from '../engine/observe-host.js';
-
-const NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-async function dirs(path: string): Promise<string[]> {
-  try { return (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory() && NAME.test(e.name)).map((e) => e.name).sort(); } catch { return []; }
-}
+import { observeStorage } from '../engine/observe-storage.js';
 
 // Hypervisors observed at once: bounds the ssh handshakes, processes and file descriptors of the
 // control host on a large fleet, and keeps the event loop (and every command's timeout) responsive.
@@ -45,17 +37,7 @@ export async function gatherObserved(ctx: EngineContext, desired: DesiredState, 
     }
     obs.hosts[hv.name] = { reachable: o.reachable && !o.error, ...(o.error ? { error: o.error } : {}), domains: Object.fromEntries(o.domains), leftoverOverlays: leftovers };
   });
-  for (const hv of await dirs(ctx.storage.root)) {
-    for (const vm of await dirs(join(ctx.storage.root, hv))) {
-      const list = await ctx.storage.list(hv, vm);
-      const points: ObservedPoint[] = list.map((b) => ({ ...toRestorePoint(b), ...(b.manifest ? { sizeBytes: b.manifest.total_size_bytes } : {}), verifiedAt: b.verification?.at ?? b.manifest?.finished ?? toRestorePoint(b).time }));
-      const partials = await ctx.storage.partials(hv, vm);
-      const owner = byName.get(vm);
-      // A VM that moved hosts keeps its older backups under the old host's dir: they still count.
-      const prev = obs.storage[vm];
-      obs.storage[vm] = prev ? { hypervisor: owner?.hypervisor ?? hv, points: [...prev.points, ...points], partials: [...prev.partials, ...partials] } : { hypervisor: owner?.hypervisor ?? hv, points, partials };
-    }
-  }
+  obs.storage = await observeStorage(ctx.storage, (vm) => byName.get(vm)?.hypervisor);
   const backups = new Map<string, { status: string; started: string }[]>(); // finished backups per VM
   for (const r of await store.runs()) {
     const cur = obs.runs[r.vm] ?? {};

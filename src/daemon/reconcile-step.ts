@@ -2,13 +2,14 @@
 // something ran) → status files written back. Returns what the cycle reports.
 import type { Logger } from 'pino';
 import type { DesiredState } from '../core/model.js';
-import { planReconcile, DEFAULT_RECONCILE_OPTIONS } from '../core/reconcile/plan.js';
+import { planReconcile } from '../core/reconcile/plan.js';
 import type { ReconcilePlan } from '../core/reconcile/types.js';
 import { buildStatus } from '../core/status-build.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
 import { listStatusFiles, writeStatus } from '../adapters/git/status-writer.js';
 import type { EngineContext } from '../engine/context.js';
+import { pruneOptionsOf } from '../engine/prune.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import type { DaemonState } from './daemon-state.js';
 import { executePlan, type ActionResult } from './execute.js';
@@ -39,7 +40,7 @@ export interface ReconcileStepDeps {
 export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState, revision: string): Promise<ReconcileOutcome> {
   const { ctx, st, log } = d;
   const now = (): string => ctx.now().toISOString();
-  const opts = { ...DEFAULT_RECONCILE_OPTIONS, allowMassPrune: desired.settings.allowMassPrune, maxPruneShare: desired.settings.maxPruneShare, removedGraceDays: desired.settings.removedVmGraceDays };
+  const opts = pruneOptionsOf(desired.settings);
   const observed = await gatherObserved(ctx, desired, st.removed, ctx.store);
   const plan = planReconcile(desired, revision, observed, now(), opts);
   log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');

@@ -10,7 +10,7 @@ import type { EngineContext } from './context.js';
 
 export interface VmLock { release(): Promise<void>; tookOver?: LockInfo }
 
-export async function lockVm(ctx: EngineContext, vm: Vm, what: string): Promise<VmLock> {
+export async function lockVm(ctx: EngineContext, vm: Pick<Vm, 'name' | 'hypervisor'>, what: string): Promise<VmLock> {
   const local = await acquireLock(join(ctx.stateDir, 'locks'), vm.name, what, ctx.now);
   let shared: Lock;
   try {

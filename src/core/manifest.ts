@@ -1,6 +1,7 @@
 // The backup's own record (backup-metadata.json) and checksums.sha256, as data. The manifest
 // carries the seed-000 §2.2 fields (job_id, vm_name, started, finished, snapshot, files[]) plus
 // what this fleet needs: hypervisor, method, warnings, durations, sizes, policy revision.
+import { plainNameProblem } from './host-path.js';
 import type { Method } from './model.js';
 
 export interface ManifestFile {
@@ -55,4 +56,28 @@ export function parseChecksums(text: string): { entries: Map<string, string>; ba
     else entries.set(m[2]!, m[1]!);
   }
   return { entries, bad };
+}
+
+/**
+ * What is wrong with a manifest read back from storage (which is untrusted): every file must be
+ * a plain name inside the backup directory (no `/`, no `..`, no NUL), with a size and a SHA-256,
+ * listed once, and at least one must be a disk image. Empty when it is sound.
+ */
+export function manifestProblems(m: unknown): string[] {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return ['the manifest is not a JSON object'];
+  const files = (m as { files?: unknown }).files;
+  if (!Array.isArray(files)) return ['the manifest has no list of files'];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const f of files as Partial<ManifestFile>[]) {
+    const path = f?.path;
+    const bad = plainNameProblem(path);
+    if (bad) { problems.push(`manifest path ${JSON.stringify(path)} ${bad}: not a plain file name inside the backup directory`); continue; }
+    if (seen.has(path!)) problems.push(`manifest lists ${path} twice`);
+    seen.add(path!);
+    if (!Number.isSafeInteger(f.size_bytes) || f.size_bytes! < 0) problems.push(`${path}: manifest size ${JSON.stringify(f.size_bytes)} is not a byte count`);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) problems.push(`${path}: manifest sha256 is malformed`);
+  }
+  if (!(files as Partial<ManifestFile>[]).some((f) => f?.target !== undefined)) problems.push('the manifest lists no disk image');
+  return problems;
 }

@@ -1,9 +1,14 @@
 // Recovery after a crashed or killed run: works out the real state from libvirt and qemu-img
 // (not from our own records, which may be what got lost), commits leftover overlays back, thaws
-// the guest, stops orphaned copies and removes `.partial` directories. Safe to run any time.
+// the guest, stops orphaned copies, removes `.partial` directories and closes run records left
+// `running` by a dead process. Safe to run any time. Disk paths from libvirt are data: a source
+// that is not absolute and normalised is reported, never handed to a program.
+import { posix } from 'node:path';
 import type { Logger } from 'pino';
-import { isOurOverlay, OVERLAY_RE } from '../core/backup-layout.js';
+import { isOurOverlay, overlayPath, OVERLAY_RE } from '../core/backup-layout.js';
+import { hostPathProblem } from '../core/host-path.js';
 import type { Vm } from '../core/model.js';
+import { alive } from '../adapters/lock.js';
 import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import type { EngineContext } from './context.js';
 import type { Host } from './hosts.js';
@@ -27,6 +32,12 @@ async function stopOrphanCopies(host: Host, partialDirHv: string, report: Cleanu
 export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.log): Promise<CleanupReport> {
   const host = ctx.hosts.get(vm.hypervisor);
   const report: CleanupReport = { actions: [], problems: [] };
+  // A run whose process was killed (kill -9, OOM, reboot) is closed here, not left `running`.
+  const closed = await ctx.store.markInterrupted(alive, ctx.now().toISOString());
+  for (const r of closed) {
+    if (r.vm === vm.name) report.actions.push(`closed run ${r.id} (${r.kind}, pid ${r.pid}) as interrupted: its process is gone`);
+    else log.warn({ vm: r.vm, run: r.id, pid: r.pid }, 'cleanup: closed a run of a dead process as interrupted');
+  }
   const partials = await ctx.storage.partials(vm.hypervisor, vm.name);
   for (const id of partials) await stopOrphanCopies(host, `${host.hv.storageRoot}/${vm.hypervisor}/${vm.name}/${id}.partial`, report);
 
@@ -35,6 +46,8 @@ export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.lo
     const info = await host.virsh.info(vm.name);
     for (const d of info.disks) {
       if (!isOurOverlay(d.source)) continue;
+      const bad = hostPathProblem(d.source);
+      if (bad) { report.problems.push(`${d.target}: overlay path ${JSON.stringify(d.source)} is ${bad}; left untouched`); continue; }
       // Find the base from the overlay itself (qemu-img), cross-checked with libvirt's view.
       const chain = await host.qemuImg.info(d.source!, assertFormat(d.format ?? 'qcow2'), false);
       const base = chain[0]?.backingFilename ?? d.backing[0];
@@ -55,9 +68,14 @@ export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.lo
     // Overlay files that no disk uses any more (the pivot happened, the delete did not).
     for (const d of info.disks) {
       if (!d.source || isOurOverlay(d.source)) continue;
-      const dir = d.source.slice(0, d.source.lastIndexOf('/'));
-      const ls = await host.transport.run(['find', dir, '-maxdepth', '1', '-name', `${vm.name}-${d.target}.vmbackup-*.overlay.qcow2`], { allowFailure: true, timeoutMs: 30_000 });
-      for (const f of ls.stdout.split('\n').filter((x) => OVERLAY_RE.test(x))) {
+      const bad = hostPathProblem(d.source);
+      if (bad) { report.problems.push(`${d.target}: disk source ${JSON.stringify(d.source)} is ${bad}; its directory was not searched for leftover overlays`); continue; }
+      const dir = posix.dirname(d.source);
+      for (const name of await host.fs.listFiles(dir)) {
+        const id = OVERLAY_RE.exec(name)?.[1];
+        // Exactly the name this VM's disk gets for a backup id, nothing that merely looks alike.
+        if (!id || posix.basename(overlayPath(d.source, vm.name, d.target, id)) !== name) continue;
+        const f = posix.join(dir, name);
         await host.fs.removeFile(f);
         report.actions.push(`removed stale overlay file ${f}`);
       }

@@ -1,7 +1,9 @@
 // qemu-img on a hypervisor. Every call names the format (-f, and -F for a backing file): letting
-// qemu probe a guest-writable image's format is how a guest reads host files.
+// qemu probe a guest-writable image's format is how a guest reads host files. Image paths are
+// absolute and normalised (core/host-path.ts) and come after `--`: a path is never an option.
 import type { Transport } from '../transport/transport.js';
 import type { DataExtent } from '../../core/qcow2-layout.js';
+import { hostPath } from '../../core/host-path.js';
 import { parseQemuImgInfo, parseQemuImgMap, type QemuImageInfo } from './parse.js';
 
 export const IMAGE_FORMATS = ['qcow2', 'raw'] as const;
@@ -17,19 +19,19 @@ export class QemuImg {
 
   /** Image info; `-U` because the image may be in use by the running VM (info only reads headers). */
   async info(path: string, format: ImageFormat, backingChain = false): Promise<QemuImageInfo[]> {
-    const r = await this.transport.run(['qemu-img', 'info', '-U', '-f', format, '--output=json', ...(backingChain ? ['--backing-chain'] : []), path], { timeoutMs: 60_000 });
+    const r = await this.transport.run(['qemu-img', 'info', '-U', '-f', format, '--output=json', ...(backingChain ? ['--backing-chain'] : []), '--', hostPath(path)], { timeoutMs: 60_000 });
     return parseQemuImgInfo(r.stdout);
   }
 
   /** Where the image's data lives (`qemu-img map`), or null when it cannot be copied plainly. */
   async map(path: string, format: ImageFormat): Promise<DataExtent[] | null> {
-    const r = await this.transport.run(['qemu-img', 'map', '-f', format, '--output=json', path], { timeoutMs: 300_000 });
+    const r = await this.transport.run(['qemu-img', 'map', '-f', format, '--output=json', '--', hostPath(path)], { timeoutMs: 300_000 });
     return parseQemuImgMap(r.stdout);
   }
 
   /** Bytes the converted qcow2 will take (`qemu-img measure`): right even for compressed sources. */
   async measure(path: string, format: ImageFormat): Promise<number> {
-    const r = await this.transport.run(['qemu-img', 'measure', '-U', '-f', format, '-O', 'qcow2', '--output=json', path], { timeoutMs: 120_000 });
+    const r = await this.transport.run(['qemu-img', 'measure', '-U', '-f', format, '-O', 'qcow2', '--output=json', '--', hostPath(path)], { timeoutMs: 120_000 });
     return Number((JSON.parse(r.stdout) as { required?: number }).required ?? 0);
   }
 
@@ -42,13 +44,13 @@ export class QemuImg {
       'qemu-img', 'convert', '-f', srcFormat, '-O', 'qcow2',
       ...(opts.compress ? ['-c', '-o', 'compression_type=zstd'] : []),
       // -W: out-of-order writes (the target is a fresh file nobody reads until we publish it).
-      '-m', '8', '-W', src, dst,
+      '-m', '8', '-W', '--', hostPath(src), hostPath(dst),
     ], { timeoutMs: opts.timeoutMs });
   }
 
   /** Structural check of a written image (leaks are tolerated, corruption is not). */
   async check(path: string, format: ImageFormat): Promise<{ ok: boolean; detail: string }> {
-    const r = await this.transport.run(['qemu-img', 'check', '-f', format, path], { timeoutMs: 600_000, allowFailure: true });
+    const r = await this.transport.run(['qemu-img', 'check', '-f', format, '--', hostPath(path)], { timeoutMs: 600_000, allowFailure: true });
     // 0 = clean, 3 = leaked clusters only; 1/2 = errors or corruption.
     return { ok: r.exitCode === 0 || r.exitCode === 3, detail: (r.stdout + r.stderr).trim() };
   }

@@ -1,18 +1,24 @@
 // Backup storage as the control host sees it (the NFS share, seed 002's /mnt/backup): list
 // restore points, create and publish `.partial` directories, write small files atomically.
 // Every path is built by core/backup-layout.ts and re-checked here after resolving symlinks.
-import { access, constants, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
+// What is read back is untrusted (./read-untrusted.ts): a directory whose manifest or images are
+// not sound is listed as `corrupt`, and never counts as a good restore point.
+import { access, constants, lstat, mkdir, open, readdir, realpath, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { BACKUP_ID_RE, backupDir, MANIFEST_FILE, PARTIAL_SUFFIX, VERIFY_FILE, vmDir } from '../../core/backup-layout.js';
-import type { Manifest } from '../../core/manifest.js';
+import { kindOf } from '../../core/host-path.js';
+import { manifestProblems, type Manifest } from '../../core/manifest.js';
 import type { RestorePoint } from '../../core/model.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { readRegularText } from './read-untrusted.js';
 
 export interface StoredBackup {
   id: string;
   dir: string;
   manifest?: Manifest;
   verification?: { result: 'ok' | 'failed'; at: string; problems: string[] };
+  /** Why this is not a usable restore point as found on storage now (bad manifest, images missing, not regular files); absent when sound. */
+  corrupt?: string[];
 }
 
 export class BackupStore {
@@ -75,9 +81,13 @@ export class BackupStore {
     const out: StoredBackup[] = [];
     for (const id of (await this.entries(hv, vm)).filter((n) => BACKUP_ID_RE.test(n))) {
       const dir = backupDir(this.root, hv, vm, id);
+      const st = await lstat(dir).catch(() => undefined);
+      if (!st?.isDirectory()) { out.push({ id, dir, corrupt: [`${id} is ${st ? `a ${kindOf(st.mode)}` : 'unreadable'}, not a backup directory`] }); continue; }
+      try { await this.confine(dir); } catch (e) { out.push({ id, dir, corrupt: [(e as Error).message] }); continue; }
       const manifest = await readJson<Manifest>(join(dir, MANIFEST_FILE));
       const verification = await readJson<StoredBackup['verification'] & object>(join(dir, VERIFY_FILE));
-      out.push({ id, dir, ...(manifest ? { manifest } : {}), ...(verification ? { verification } : {}) });
+      const corrupt = manifest ? await contentProblems(dir, manifest) : [`${MANIFEST_FILE} is missing or unreadable`];
+      out.push({ id, dir, ...(manifest ? { manifest } : {}), ...(verification ? { verification } : {}), ...(corrupt.length ? { corrupt } : {}) });
     }
     return out;
   }
@@ -104,12 +114,30 @@ async function syncDir(dir: string): Promise<void> {
   try { await fh.sync(); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e; } finally { await fh.close(); }
 }
 
+/** Never follows a symlink, never blocks on a FIFO, never reads more than 16 MiB. */
 async function readJson<T>(path: string): Promise<T | undefined> {
-  try { return JSON.parse(await readFile(path, 'utf8')) as T; } catch { return undefined; }
+  try { return JSON.parse(await readRegularText(path)) as T; } catch { return undefined; }
+}
+
+/** Cheap listing-time checks (lstat only, no reading): every file the manifest names is a plain name, a regular file, of its size. */
+async function contentProblems(dir: string, m: Manifest): Promise<string[]> {
+  const bad = manifestProblems(m);
+  if (bad.length) return bad;
+  const problems: string[] = [];
+  for (const f of m.files) {
+    const st = await lstat(join(dir, f.path)).catch((e: NodeJS.ErrnoException) => e.code ?? 'error');
+    if (typeof st === 'string') problems.push(`${f.path} is ${st === 'ENOENT' ? 'missing' : `unreadable (${st})`}`);
+    else if (!st.isFile()) problems.push(`${f.path} is a ${kindOf(st.mode)}, not a regular file`);
+    else if (st.size !== f.size_bytes) problems.push(`${f.path} is ${st.size} bytes, the manifest says ${f.size_bytes}`);
+  }
+  return problems;
 }
 
 /** What retention needs to know about a stored backup. */
 export function toRestorePoint(b: StoredBackup): RestorePoint {
-  const verify = b.verification ? b.verification.result : b.manifest ? 'ok' : 'none';
-  return { id: b.id, time: b.manifest?.started ?? `${b.id.slice(0, 10)}T${b.id.slice(11, 13)}:${b.id.slice(13, 15)}:${b.id.slice(15, 17)}Z`, status: b.manifest ? 'ok' : 'failed', verify };
+  const corrupt = Boolean(b.corrupt?.length);
+  // A corrupt point (images missing, not regular files, a bad manifest) is never good, whatever an old verification.json says.
+  const verify = corrupt && b.manifest ? 'failed' : b.verification ? (b.verification.result === 'ok' ? 'ok' : 'failed') : b.manifest ? 'ok' : 'none';
+  const started = typeof b.manifest?.started === 'string' ? b.manifest.started : undefined;
+  return { id: b.id, time: started ?? `${b.id.slice(0, 10)}T${b.id.slice(11, 13)}:${b.id.slice(13, 15)}:${b.id.slice(15, 17)}Z`, status: b.manifest && !corrupt ? 'ok' : 'failed', verify };
 }

@@ -76,6 +76,6 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     if (controlDirProblem(this.opts.controlDir)) return; // no master could have been started there
-    await execa('ssh', [...this.base, '-O', 'exit', this.dest], { reject: false, timeout: 5000 });
+    await execa('ssh', [...this.base, '-O', 'exit', '--', this.dest], { reject: false, timeout: 5000 });
   }
 }

@@ -40,7 +40,7 @@ export function writeStoredPoints(root: string, fleet: Fleet, rng: Rng, vms: num
       const m: Manifest = {
         schema: 'vmbackup.manifest/v1', job_id: `run-${id}-${vm.name}`, backup_id: id, vm_name: vm.name, vm_uuid: '00000000-0000-4000-8000-000000000000',
         hypervisor: vm.hypervisor, started: started.toISOString(), finished, snapshot: `vmbackup-${id}`, method: vm.method ?? 'snapshot',
-        consistency: 'application', warnings: [], durations_ms: { copy_ms: 1000, total_ms: 2000 }, total_size_bytes: size,
+        consistency: 'filesystem', warnings: [], durations_ms: { copy_ms: 1000, total_ms: 2000 }, total_size_bytes: size,
         files: [{ path: `${vm.name}-vda.qcow2`, size_bytes: size, sha256: 'ab'.repeat(32), target: 'vda', format: 'qcow2' }],
         policy: { ...(vm.policy ? { name: vm.policy } : {}), revision: '0'.repeat(40) }, vmbackup_version: '0.1.0',
       };

@@ -29,8 +29,8 @@ export interface Manifest {
   /** Overlay snapshot name used while copying. */
   snapshot: string;
   method: Method;
-  /** What actually happened: quiesced, or crash-consistent (the fallback, with a warning). */
-  consistency: 'application' | 'crash';
+  /** What actually happened: guest filesystems frozen (fsfreeze), or crash-consistent (the fallback, with a warning). Backups before 0.2 say `application` for `filesystem`. */
+  consistency: 'filesystem' | 'crash';
   warnings: string[];
   durations_ms: Record<string, number>;
   total_size_bytes: number;

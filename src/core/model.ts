@@ -97,6 +97,7 @@ export interface Policy {
   testRestore?: TestRestorePolicy;
   compression?: 'none' | 'zstd';
   allowOffline?: boolean;
+  requireQuiesce?: boolean;
   source: SourceRef;
 }
 
@@ -116,6 +117,8 @@ export interface Vm {
   labels: Record<string, string>;
   disks: { include: string[]; exclude: string[] };
   allowOffline: boolean;
+  /** require_quiesce: a quiesce that cannot freeze fails the backup instead of falling back to crash-consistent. */
+  requireQuiesce?: boolean;
   verify: VerifyPolicy;
   testRestore: TestRestorePolicy;
   compression: 'none' | 'zstd';

@@ -126,6 +126,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
       ...(tr ? { testRestore: { everyDays: tr.everyDays ?? 0, network: tr.network ?? 'none', ...(tr.sample ? { sample: tr.sample } : {}) } } : {}),
       ...(d.compression === 'zstd' || d.compression === 'none' ? { compression: d.compression } : {}),
       ...(typeof d.allow_offline === 'boolean' ? { allowOffline: d.allow_offline } : {}),
+      ...(typeof d.require_quiesce === 'boolean' ? { requireQuiesce: d.require_quiesce } : {}),
     };
     return p;
   }).sort((a, b) => a.name.localeCompare(b.name));
@@ -191,6 +192,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
       labels,
       disks: { include: Array.isArray(disks.include) ? disks.include.map(String) : [], exclude: Array.isArray(disks.exclude) ? disks.exclude.map(String) : [] },
       allowOffline: typeof d.allow_offline === 'boolean' ? d.allow_offline : p?.allowOffline ?? false,
+      ...((typeof d.require_quiesce === 'boolean' ? d.require_quiesce : p?.requireQuiesce) ? { requireQuiesce: true } : {}),
       verify: verifyOf(d.verify) ?? p?.verify ?? { everyDays: VM_DEFAULTS.verifyEveryDays },
       testRestore: { everyDays: 0, network: 'none', ...p?.testRestore, ...tr } as TestRestorePolicy,
       compression: d.compression === 'zstd' || d.compression === 'none' ? d.compression : p?.compression ?? 'none',

@@ -3,6 +3,7 @@
 import type { DomainDisk } from './domain-xml.js';
 import { isOurOverlay } from './backup-layout.js';
 import type { Vm } from './model.js';
+import { quiesceFallback } from './quiesce-policy.js';
 
 export interface DiskSelection {
   copy: DomainDisk[];
@@ -73,7 +74,8 @@ export function evaluatePrechecks(i: PrecheckInput): PrecheckResult {
   let quiesce = i.vm.method === 'quiesce' && i.state === 'running';
   if (quiesce && i.agentAnswers === false) {
     quiesce = false;
-    warnings.push('guest agent did not answer: falling back to a crash-consistent snapshot');
+    const f = quiesceFallback(i.vm, 'the guest agent did not answer', 'guest agent did not answer: falling back to a crash-consistent snapshot');
+    if (f.fail) failures.push(f.error); else warnings.push(f.warning);
   }
   const allocated = i.images.reduce((n, x) => n + x.allocatedBytes, 0);
   const requiredBytes = Math.ceil(allocated * (1 + i.marginPercent / 100));

@@ -20,5 +20,7 @@ export interface RunRecord {
   steps: RunStep[];
   sizeBytes?: number;
   method?: string;
+  /** Backups: what the snapshot really was (`filesystem`: guest frozen; `crash`: not). */
+  consistency?: 'filesystem' | 'crash';
   revision?: string;
 }

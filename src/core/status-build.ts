@@ -5,7 +5,7 @@ import type { Observed, ReconcilePlan } from './reconcile/types.js';
 import { decideRetention } from './retention.js';
 import type { Condition, DayOutcome, FleetSummary, VmStatus } from './status-model.js';
 
-export interface RunLite { vm: string; kind: string; started: string; status: string; warnings: string[]; backupId?: string; sizeBytes?: number; finished?: string; error?: string; method?: string }
+export interface RunLite { vm: string; kind: string; started: string; status: string; warnings: string[]; backupId?: string; sizeBytes?: number; finished?: string; error?: string; method?: string; consistency?: string }
 
 export interface StatusInput {
   desired: DesiredState;
@@ -96,7 +96,7 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
       vm: vm.name, hypervisor: vm.hypervisor, ...(vm.policy ? { policy: vm.policy } : {}),
       observed: note?.unknown ? 'unknown' : note?.missing ? 'missing' : (host?.domains[vm.name] === 'running' || host?.domains[vm.name] === 'shut off' || host?.domains[vm.name] === 'paused' ? host.domains[vm.name] as VmStatus['observed'] : 'unknown'),
       conditions,
-      ...(lastBackup ? { last_backup: { ...(lastBackup.backupId ? { id: lastBackup.backupId } : {}), time: lastBackup.started, status: lastBackup.status === 'ok' ? 'ok' : lastBackup.status === 'interrupted' ? 'interrupted' : 'failed', ...(lastBackup.sizeBytes !== undefined ? { size_bytes: lastBackup.sizeBytes } : {}), ...(lastBackup.finished ? { duration_ms: Date.parse(lastBackup.finished) - Date.parse(lastBackup.started) } : {}), ...(lastBackup.method ? { method: lastBackup.method } : {}), warnings: lastBackup.warnings, ...(lastBackup.error ? { error: lastBackup.error } : {}) } } : {}),
+      ...(lastBackup ? { last_backup: { ...(lastBackup.backupId ? { id: lastBackup.backupId } : {}), time: lastBackup.started, status: lastBackup.status === 'ok' ? 'ok' : lastBackup.status === 'interrupted' ? 'interrupted' : 'failed', ...(lastBackup.sizeBytes !== undefined ? { size_bytes: lastBackup.sizeBytes } : {}), ...(lastBackup.finished ? { duration_ms: Date.parse(lastBackup.finished) - Date.parse(lastBackup.started) } : {}), ...(lastBackup.method ? { method: lastBackup.method } : {}), ...(lastBackup.consistency ? { consistency: lastBackup.consistency } : {}), warnings: lastBackup.warnings, ...(lastBackup.error ? { error: lastBackup.error } : {}) } } : {}),
       restore_points: [...points].sort((a, b) => (a.id < b.id ? 1 : -1)).map((p) => ({ id: p.id, time: p.time, status: p.status, verify: p.verify, ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}), keep_reason: decisions.get(p.id)?.reasons ?? [] })),
       ...(lastVerify ? { last_verify: { time: lastVerify.started, backup_id: lastVerify.backupId!, result: lastVerify.status === 'ok' ? 'ok' : 'failed' } } : {}),
       ...(lastTest ? { last_test_restore: { time: lastTest.started, backup_id: lastTest.backupId!, result: lastTest.status === 'ok' ? 'ok' : 'failed' } } : {}),

@@ -18,6 +18,7 @@ import { runPreCommands } from './pre-commands.js';
 import { postChecks } from './post-checks.js';
 import { commitAll, takeSnapshot, type SnapshotResult } from './snapshot.js';
 import { observeForBackup } from './observe-vm.js';
+import { consistencyProblem } from '../core/quiesce-policy.js';
 
 export interface BackupOptions { baculaJobId?: string }
 
@@ -68,7 +69,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     const running = pre.state === 'running';
     const t = { freezeSec: s.backup.freezeTimeoutSec, commitSec: s.backup.commitTimeoutSec, agentSec: s.backup.agentTimeoutSec };
     if (running) {
-      snap = await step(ctx, run, 'snapshot', () => takeSnapshot(host, vm.name, id, pre.disks.copy, pre.info.disks, pre.result.quiesce, t), log);
+      snap = await step(ctx, run, 'snapshot', () => takeSnapshot(host, vm.name, id, pre.disks.copy, pre.info.disks, pre.result.quiesce, t, vm), log);
       run.warnings.push(...snap.warnings);
     }
     const files: ManifestFile[] = [];
@@ -100,6 +101,11 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     const failedHash = hashed.find((h): h is PromiseRejectedResult => h.status === 'rejected');
     if (failedHash) throw failedHash.reason as Error;
     durations.copy_and_hash_ms = Math.round(performance.now() - t0);
+    // A shut-off VM's filesystems are at rest; a running one's are what the snapshot says.
+    const consistency = snap?.consistency ?? 'filesystem';
+    const unfit = consistencyProblem(vm, running, consistency);
+    if (unfit) throw new Error(unfit);
+    run.consistency = consistency;
     const xh = await sha256File(join(partialCtl, xmlName));
     files.push({ path: xmlName, size_bytes: xh.bytes, sha256: xh.sha256 });
     files.sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -107,7 +113,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     const manifest: Manifest = {
       schema: 'vmbackup.manifest/v1', job_id: run.id, backup_id: id, vm_name: vm.name, vm_uuid: pre.info.uuid, hypervisor: vm.hypervisor,
       started: run.started, finished: ctx.now().toISOString(), snapshot: snap ? `vmbackup-${id}` : 'none (VM was shut off)',
-      method: vm.method, consistency: snap?.consistency ?? 'application', warnings: [...run.warnings],
+      method: vm.method, consistency, warnings: [...run.warnings],
       durations_ms: { ...durations, freeze_ms: Math.round(snap?.freezeMs ?? 0), total_ms: Math.round(Date.parse(ctx.now().toISOString()) - Date.parse(run.started)) },
       total_size_bytes: files.reduce((n, f) => n + f.size_bytes, 0), files,
       policy: { ...(vm.policy ? { name: vm.policy } : {}), ...(ctx.revision ? { revision: ctx.revision } : {}) },

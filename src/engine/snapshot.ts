@@ -4,11 +4,13 @@
 import type { DomainDisk } from '../core/domain-xml.js';
 import { overlayPath } from '../core/backup-layout.js';
 import type { Host } from './hosts.js';
+import { quiesceFallback, type Consistency } from '../core/quiesce-policy.js';
 
 export interface SnapshotResult {
   /** target → { base, overlay } for every disk that got an overlay. */
   overlays: Map<string, { base: string; overlay: string }>;
-  consistency: 'application' | 'crash';
+  /** filesystem: the guest's filesystems were frozen for the snapshot; crash: they were not. */
+  consistency: Consistency;
   warnings: string[];
   freezeMs: number;
 }
@@ -16,7 +18,7 @@ export interface SnapshotResult {
 export interface SnapshotTimeouts { freezeSec: number; commitSec: number; /** Re-ping the agent right before freezing. */ agentSec?: number }
 
 /** Snapshot `copy` disks externally; everything else gets snapshot=no. Thaw always runs after a quiesce attempt. */
-export async function takeSnapshot(host: Host, vm: string, id: string, copy: readonly DomainDisk[], all: readonly DomainDisk[], quiesceWanted: boolean, t: SnapshotTimeouts): Promise<SnapshotResult> {
+export async function takeSnapshot(host: Host, vm: string, id: string, copy: readonly DomainDisk[], all: readonly DomainDisk[], quiesceWanted: boolean, t: SnapshotTimeouts, policy: { requireQuiesce?: boolean } = {}): Promise<SnapshotResult> {
   const overlays = new Map<string, { base: string; overlay: string }>();
   for (const d of copy) overlays.set(d.target, { base: d.source!, overlay: overlayPath(d.source!, vm, d.target, id) });
   const overlayFiles = new Map([...overlays].map(([k, v]) => [k, v.overlay]));
@@ -27,7 +29,9 @@ export async function takeSnapshot(host: Host, vm: string, id: string, copy: rea
   // The pre-checks pinged the agent, but pre_backup_commands may have run since: ask again right
   // before freezing, so a hung agent is found by a cheap ping rather than by a freeze.
   if (quiesce && t.agentSec !== undefined && !(await host.virsh.agentPing(vm, t.agentSec))) {
-    warnings.push(`guest agent stopped answering before the freeze: fell back to a crash-consistent snapshot`);
+    const fb = quiesceFallback(policy, 'the guest agent stopped answering before the freeze', 'guest agent stopped answering before the freeze: fell back to a crash-consistent snapshot');
+    if (fb.fail) throw new Error(fb.error); // nothing taken yet: nothing to undo
+    warnings.push(fb.warning);
     quiesce = false;
   }
   if (!quiesce) {
@@ -45,11 +49,19 @@ export async function takeSnapshot(host: Host, vm: string, id: string, copy: rea
     const f = await host.virsh.freeze(vm, t.freezeSec);
     if (!f.ok) {
       await thaw(); // a freeze that lands late must meet a thaw queued behind it
-      warnings.push(`quiesce failed (${f.error}): fell back to a crash-consistent snapshot`);
+      const fb = quiesceFallback(policy, `the freeze failed: ${f.error}`, `quiesce failed (${f.error}): fell back to a crash-consistent snapshot`);
+      if (fb.fail) throw new Error(fb.error);
+      warnings.push(fb.warning);
       await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false);
       return { overlays, consistency: 'crash', warnings, freezeMs: performance.now() - t0 };
     }
-    if (f.frozen === 0) warnings.push('the guest agent froze no filesystems: the snapshot is only crash-consistent inside the guest');
+    let consistency: Consistency = 'filesystem';
+    if (f.frozen === 0) {
+      const fb = quiesceFallback(policy, 'the guest agent froze no filesystems', 'the guest agent froze no filesystems: the snapshot is only crash-consistent inside the guest');
+      if (fb.fail) { await thaw(); throw new Error(fb.error); }
+      warnings.push(fb.warning);
+      consistency = fb.consistency;
+    }
     try {
       await host.virsh.snapshotDiskOnly(vm, name, overlayFiles, skipped, false, Math.max(1000, deadline - performance.now()));
     } catch (e) {
@@ -67,7 +79,7 @@ export async function takeSnapshot(host: Host, vm: string, id: string, copy: rea
       return { overlays, consistency: 'crash', warnings, freezeMs: performance.now() - t0 };
     }
     await thaw();
-    return { overlays, consistency: 'application', warnings, freezeMs: performance.now() - t0 };
+    return { overlays, consistency, warnings, freezeMs: performance.now() - t0 };
   } finally {
     await thaw();
   }

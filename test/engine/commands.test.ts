@@ -57,14 +57,14 @@ describe('engine commands on the lab', () => {
     });
   }
 
-  test('backup lab-agent (quiesce, real guest agent): application-consistent, guest thawed', async (t) => {
+  test('backup lab-agent (quiesce, real guest agent): filesystem-consistent, guest thawed', async (t) => {
     if (!labOrSkip(t)) return;
     const r = await cli('backup', 'lab-agent', '--json');
     assert.equal(r.code, 0, r.stderr);
     const run = JSON.parse(r.stdout) as { backupId: string; warnings: string[] };
     ids['lab-agent'] = run.backupId;
     const m = JSON.parse(await readFile(join(lab!.storage.dir, 'local', 'lab-agent', run.backupId, 'backup-metadata.json'), 'utf8')) as Manifest;
-    assert.equal(m.consistency, 'application');
+    assert.equal(m.consistency, 'filesystem');
     assert.equal(m.method, 'quiesce');
     assert.ok(m.durations_ms.freeze_ms! > 0);
     const status = await onHost(lab!, 'local', ['virsh', 'qemu-agent-command', 'lab-agent', '{"execute":"guest-fsfreeze-status"}']);

@@ -210,3 +210,7 @@ export function freshMacs(count: number, avoid: readonly string[], random: () =>
 export function macFromBytes(b: Uint8Array): string {
   return ['52', '54', '00', ...[...b.slice(0, 3)].map((x) => x.toString(16).padStart(2, '0'))].join(':');
 }
+
+/** The parser, builder and node helpers above, for the restore allow-list (src/core/restore-xml.ts). */
+export const domainXmlNodes = { parser, builder, tagOf, kids, attr, setAttr, child, children, text, root } as const;
+export type XmlNode = Node;

@@ -1,5 +1,6 @@
 // The plain-data model shared by the whole core: what the policy repo says (desired state),
 // after loading and normalising. No I/O, no classes, no clocks: everything here is JSON-able.
+import type { ProbeSpec } from './probe.js';
 
 /** Where a thing was written, so every diagnostic can say `file:line:col`. */
 export interface SourceRef {
@@ -83,6 +84,8 @@ export interface TestRestorePolicy {
   /** How many VMs of the policy to test per period (rotating); undefined = every VM. */
   sample?: number;
   network: TestNetwork;
+  /** The evidence of a boot (test_restore.probe); undefined = the default for the VM (core/probe.ts). */
+  probe?: ProbeSpec;
 }
 
 export interface Policy {

@@ -7,6 +7,7 @@ import { err, refAt, where, type Collected, type RawItem } from './collect.js';
 import type { Diagnostic, Hypervisor, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
+import { parseProbe } from './probe.js';
 import { baculaRunLines, normalizeSchedule } from './schedule.js';
 
 type Obj = Record<string, unknown>;
@@ -93,11 +94,20 @@ function scheduleOf(it: RawItem, s: Settings, diags: Diagnostic[]): Schedule | u
 function testRestoreOf(v: unknown): Partial<TestRestorePolicy> | undefined {
   if (v === undefined) return undefined;
   const t = o(v);
+  const probe = parseProbe(t.probe);
   return {
     ...(typeof t.every === 'string' ? { everyDays: cadenceDays(t.every) ?? 0 } : {}),
     ...(typeof t.sample === 'number' ? { sample: t.sample } : {}),
     ...(t.network === 'isolated' || t.network === 'none' ? { network: t.network } : {}),
+    ...(probe && 'probe' in probe ? { probe: probe.probe } : {}),
   };
+}
+
+/** test_restore.probe problems at the item that wrote them: a console pattern we will not run, tcp without the isolated network. */
+function probeDiags(it: RawItem, tr: Partial<TestRestorePolicy>, diags: Diagnostic[]): void {
+  const p = parseProbe(o(it.data.test_restore).probe);
+  if (p && 'error' in p) diags.push(err('VMB_BAD_PROBE', refAt(it, ['test_restore', 'probe']), `test_restore.probe: ${p.error}`, 'test_restore.probe'));
+  if (tr.probe?.kind === 'tcp' && tr.network !== 'isolated') diags.push(err('VMB_BAD_PROBE', refAt(it, ['test_restore', 'probe']), `test_restore.probe tcp ${tr.probe.port} needs test_restore.network: isolated (the port is probed on the isolated network)`, 'test_restore.probe'));
 }
 
 function verifyOf(v: unknown): { everyDays: number } | undefined {
@@ -112,6 +122,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
     const retention = retentionOf(it, diags);
     const schedule = scheduleOf(it, s, diags);
     const tr = testRestoreOf(d.test_restore);
+    if (tr) probeDiags(it, { network: 'none', ...tr }, diags);
     const verify = verifyOf(d.verify);
     const p: Policy = {
       name: String(d.name),
@@ -123,7 +134,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
       ...(typeof d.priority === 'number' ? { priority: d.priority } : {}),
       ...(retention ? { retention } : {}),
       ...(verify ? { verify } : {}),
-      ...(tr ? { testRestore: { everyDays: tr.everyDays ?? 0, network: tr.network ?? 'none', ...(tr.sample ? { sample: tr.sample } : {}) } } : {}),
+      ...(tr ? { testRestore: { everyDays: tr.everyDays ?? 0, network: tr.network ?? 'none', ...(tr.sample ? { sample: tr.sample } : {}), ...(tr.probe ? { probe: tr.probe } : {}) } } : {}),
       ...(d.compression === 'zstd' || d.compression === 'none' ? { compression: d.compression } : {}),
       ...(typeof d.allow_offline === 'boolean' ? { allowOffline: d.allow_offline } : {}),
       ...(typeof d.require_quiesce === 'boolean' ? { requireQuiesce: d.require_quiesce } : {}),
@@ -179,6 +190,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
     const disks = o(d.disks);
     const tr = testRestoreOf(d.test_restore);
     if (dups.has(it)) continue;
+    if (tr) probeDiags(it, { network: 'none', ...p?.testRestore, ...tr }, diags);
     out.push({
       name,
       hypervisor: hv,

@@ -1,13 +1,20 @@
 // `vmbackup test-restore`: prove a backup boots. Restore it under a unique throwaway name with no
-// network (or an isolated one), start it, wait until it runs (and its guest agent answers, when
-// it has one), write the evidence beside the backup, and always remove the throwaway VM.
+// network (or an isolated one), start it, wait until it runs and its probe sees evidence of a boot
+// (the guest agent, a console prompt, a TCP port), screenshot its console, write the evidence
+// beside the backup, and always remove the throwaway VM.
+import { posix } from 'node:path';
 import { TEST_RESTORE_FILE } from '../core/backup-layout.js';
 import type { Vm } from '../core/model.js';
+import { parseDomainXml } from '../core/domain-xml.js';
+import { chooseProbe, describeProbe, probeRefusal, type ProbeChoice, type ProbeSpec } from '../core/probe.js';
+import { withEvidenceDevices } from '../core/probe-xml.js';
+import { saveConsole, saveScreenshot, type ScreenshotEvidence } from './probes/evidence-files.js';
+import { runProbe } from './probes/run-probe.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import type { EngineContext } from './context.js';
 import { restoreVm } from './restore.js';
 
-export interface TestRestoreOptions { backupId?: string; host?: string; network?: 'none' | 'isolated'; bootTimeoutSec?: number }
+export interface TestRestoreOptions { backupId?: string; host?: string; network?: 'none' | 'isolated'; bootTimeoutSec?: number; probe?: ProbeSpec }
 
 export interface TestRestoreEvidence {
   backup_id: string;
@@ -19,6 +26,12 @@ export interface TestRestoreEvidence {
   finished: string;
   result: 'ok' | 'failed';
   checks: { name: string; ok: boolean; ms: number; detail?: string }[];
+  /** Which evidence of a boot was asked for, why, and what was seen. */
+  probe?: { kind: ProbeSpec['kind']; pattern?: string; port?: number; source: ProbeChoice['source']; why: string; ok: boolean; detail: string; ms: number };
+  /** The console screenshot beside this file (or why there is none). */
+  screenshot?: ScreenshotEvidence;
+  /** The serial console's newest output, beside this file. */
+  console?: { file: string; bytes: number };
   cleanup: string[];
 }
 
@@ -47,6 +60,9 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
   const out = await restoreVm(ctx, vm, { backupId: b.id, as: testName, ...(o.host ? { host: o.host } : {}), start: false, network, kind: 'test-restore' });
   const host = ctx.hosts.get(out.host);
   const run = out.run;
+  // The copy's serial output, logged by libvirt beside its disks and removed with them.
+  const consoleLog = posix.join(host.hv.imagesDir, `${testName}-console.log`);
+  let started = false;
   try {
     const restoreMs = Math.round(performance.now() - restoreStart);
     if (run.status !== 'ok') {
@@ -54,13 +70,25 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
       throw new Error(run.error ?? 'restore failed');
     }
     ev.checks.push({ name: 'restore', ok: true, ms: restoreMs, detail: `verified, disks: ${out.disks.join(', ')}` });
-    await check('start', async () => { await host.virsh.start(testName); return undefined; });
+    // The probe is decided on the copy as defined (its agent channel and NICs), before it starts.
+    const copy = parseDomainXml(await host.virsh.dumpxml(testName, true));
+    const choice = chooseProbe(o.probe ?? vm.testRestore.probe, copy);
+    ev.probe = { kind: choice.probe.kind, ...probeParams(choice.probe), source: choice.source, why: choice.why, ok: false, detail: 'not run', ms: 0 };
+    const refusal = probeRefusal(choice.probe, { hasAgentChannel: copy.hasAgentChannel, network, nics: copy.interfaces.length });
+    if (refusal) { ev.probe.detail = refusal; throw new Error(refusal); }
+    await check('evidence-devices', async () => {
+      await host.fs.removeFile(consoleLog);
+      const prepared = withEvidenceDevices(await host.virsh.dumpxml(testName, true), consoleLog);
+      await host.virsh.define(prepared.xml);
+      return prepared.changes.join('; ');
+    });
+    await check('start', async () => { await host.virsh.start(testName); started = true; return undefined; });
+    const deadline = Date.now() + bootTimeoutMs;
     await check('running', async () => {
-      const until = Date.now() + bootTimeoutMs;
       let state = '';
       // Running for a few seconds in a row, not just for an instant before a crash.
       let streak = 0;
-      while (Date.now() < until) {
+      while (Date.now() < deadline) {
         state = await host.virsh.domstate(testName);
         streak = state === 'running' ? streak + 1 : 0;
         if (streak >= 3) return 'running';
@@ -68,29 +96,37 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
       }
       throw new Error(`state ${state} after ${bootTimeoutMs / 1000}s`);
     });
-    const info = await host.virsh.info(testName);
-    if (info.hasAgentChannel && vm.method === 'quiesce') {
-      await check('guest-agent', async () => {
-        const until = Date.now() + bootTimeoutMs;
-        while (Date.now() < until) {
-          if (await host.virsh.agentPing(testName, 2)) return 'guest-ping answered';
-          await sleep(1000);
-        }
-        throw new Error(`guest agent did not answer within ${bootTimeoutMs / 1000}s`);
-      });
-    }
+    const t0 = performance.now();
+    const seen = await runProbe(choice.probe, { host, dom: testName, consoleLog, deadline });
+    Object.assign(ev.probe, { ok: seen.ok, detail: seen.detail, ms: Math.round(performance.now() - t0) });
+    ev.checks.push({ name: 'probe', ok: seen.ok, ms: ev.probe.ms, detail: `${describeProbe(choice.probe)}: ${seen.detail}` });
+    run.steps.push({ name: 'probe', ok: seen.ok, ms: ev.probe.ms, detail: `${describeProbe(choice.probe)}: ${seen.detail}` });
+    if (!seen.ok) throw new Error(`no evidence of a boot: ${describeProbe(choice.probe)}: ${seen.detail}`);
     ev.result = 'ok';
     run.status = 'ok';
   } catch (e) {
     run.status = 'failed';
     run.error = (e as Error).message;
   } finally {
+    // Evidence first, while the copy still runs: its screen, then its console's last output.
+    if (started) {
+      const t0 = performance.now();
+      ev.screenshot = await saveScreenshot(ctx, host, testName, b.dir);
+      const detail = 'error' in ev.screenshot ? `no screenshot: ${ev.screenshot.error}` : ev.screenshot.path;
+      run.steps.push({ name: 'screenshot', ok: !('error' in ev.screenshot), ms: Math.round(performance.now() - t0), detail });
+      if ('error' in ev.screenshot) run.warnings.push(`test-restore screenshot: ${ev.screenshot.error}`);
+    }
+    if (out.defined) {
+      const saved = await saveConsole(ctx, host, consoleLog, b.dir).catch(() => undefined);
+      if (saved) ev.console = saved;
+    }
     if (out.defined) {
       await host.virsh.destroy(testName);
       ev.cleanup.push(`destroyed ${testName}`);
-      await host.virsh.undefine(testName, true).then(() => ev.cleanup.push(`undefined ${testName}`), (e: Error) => ev.cleanup.push(`undefine failed: ${e.message}`));
+      // --nvram --tpm: the copy's own NVRAM file and TPM state (restore gave it its own, never the original's).
+      await host.virsh.undefine(testName, { nvram: 'remove', tpm: 'remove' }).then(() => ev.cleanup.push(`undefined ${testName}`), (e: Error) => ev.cleanup.push(`undefine failed: ${e.message}`));
     }
-    for (const d of out.disks) {
+    for (const d of [...out.disks, ...(out.defined ? [consoleLog] : [])]) {
       await host.fs.removeFile(d).then(() => ev.cleanup.push(`removed ${d}`), (e: Error) => ev.cleanup.push(`could not remove ${d}: ${e.message}`));
     }
     ev.finished = ctx.now().toISOString();
@@ -101,4 +137,8 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
   else await ctx.notifier.notify({ kind: run.warnings.length ? 'warning' : 'success', run });
   return { run, evidence: ev };
+}
+
+function probeParams(p: ProbeSpec): { pattern?: string; port?: number } {
+  return p.kind === 'console' ? { pattern: p.pattern } : p.kind === 'tcp' ? { port: p.port } : {};
 }

@@ -1,0 +1,55 @@
+// The throwaway copy's evidence devices: its first serial port becomes a pty whose output libvirt
+// also logs to a file we name (the console probe reads that file; `virsh console` still works), and
+// a VM without a video device gets a plain VGA one so that `virsh screenshot` has a screen.
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+
+type Node = Record<string, unknown>;
+type Ordered = Node[];
+
+const OPTS = { ignoreAttributes: false, preserveOrder: true, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, trimValues: true, processEntities: true } as const;
+const parser = new XMLParser(OPTS);
+const builder = new XMLBuilder({ ...OPTS, format: true, suppressEmptyNode: true, indentBy: '  ' });
+
+const tagOf = (n: Node): string => Object.keys(n).find((k) => k !== ':@') ?? '';
+const kids = (n: Node): Ordered => (n[tagOf(n)] as Ordered) ?? [];
+
+export interface EvidenceDevices { xml: string; changes: string[] }
+
+/** `consoleLog`: an absolute path on the copy's host, a file nobody else uses. */
+export function withEvidenceDevices(xml: string, consoleLog: string): EvidenceDevices {
+  if (!/^\/[\w./-]+$/.test(consoleLog) || consoleLog.includes('..')) throw new Error(`console log path ${JSON.stringify(consoleLog)} is not a plain absolute path`);
+  const doc = parser.parse(xml) as Ordered;
+  const dom = doc.find((n) => tagOf(n) === 'domain');
+  if (!dom) throw new Error('not a libvirt domain XML: no <domain> element');
+  const devices = kids(dom).find((n) => tagOf(n) === 'devices');
+  if (!devices) throw new Error('domain XML has no <devices>');
+  const dk = kids(devices);
+  const changes: string[] = [];
+  const log = { log: [], ':@': { '@_file': consoleLog, '@_append': 'off' } };
+  // A <console> on serial 0 is libvirt's alias of the first serial port: drop it, libvirt adds it back.
+  for (let i = dk.length - 1; i >= 0; i--) {
+    const n = dk[i]!;
+    const t = kids(n).find((c) => tagOf(c) === 'target');
+    const targetType = (t?.[':@'] as Record<string, string> | undefined)?.['@_type'];
+    if (tagOf(n) === 'console' && (targetType === undefined || targetType === 'serial')) dk.splice(i, 1);
+  }
+  const first = dk.find((n) => tagOf(n) === 'serial');
+  if (first) {
+    // Keep the target (its model and port); replace how the host side is connected.
+    const target = kids(first).filter((c) => tagOf(c) === 'target');
+    first[':@'] = { '@_type': 'pty' };
+    first.serial = [...target, log];
+    changes.push(`serial port logged to ${consoleLog}`);
+  } else {
+    const at = dk.findIndex((n) => ['console', 'channel', 'input', 'graphics', 'video', 'memballoon'].includes(tagOf(n)));
+    const serial = { serial: [{ target: [], ':@': { '@_port': '0' } }, log], ':@': { '@_type': 'pty' } };
+    dk.splice(at === -1 ? dk.length : at, 0, serial);
+    changes.push(`serial port added, logged to ${consoleLog}`);
+  }
+  if (!dk.some((n) => tagOf(n) === 'video')) {
+    const at = dk.findIndex((n) => tagOf(n) === 'memballoon');
+    dk.splice(at === -1 ? dk.length : at, 0, { video: [{ model: [], ':@': { '@_type': 'vga' } }] });
+    changes.push('VGA video device added for the screenshot');
+  }
+  return { xml: String(builder.build(doc)), changes };
+}

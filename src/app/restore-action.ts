@@ -4,6 +4,7 @@ import { EXIT } from './exit-codes.js';
 import type { EngineCliOptions } from './options.js';
 import { findVm } from '../engine/context.js';
 import { restoreVm } from '../engine/restore.js';
+import { latestGoodBackup } from '../engine/latest-backup.js';
 import { testRestore } from '../engine/test-restore.js';
 import { verifyVm } from '../engine/verify.js';
 import { printResult, withEngine } from './with-engine.js';
@@ -30,11 +31,13 @@ export async function verifyAction(vmName: string, opts: EngineCliOptions & { ba
   });
 }
 
-export async function restoreAction(vmName: string, opts: EngineCliOptions & { backup: string; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean }): Promise<void> {
+export async function restoreAction(vmName: string, opts: EngineCliOptions & { backup?: string; latest?: boolean; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean }): Promise<void> {
   await withEngine(opts, async (ctx) => {
     const vm = findVm(ctx.desired, vmName);
-    const out = await restoreVm(ctx, vm, { backupId: opts.backup, network: opts.network, ...(opts.as ? { as: opts.as } : {}), ...(opts.host ? { host: opts.host } : {}), ...(opts.start ? { start: true } : {}), ...(opts.force ? { force: true } : {}) });
-    const text = out.run.status === 'ok' ? `restored ${vm.name} backup ${opts.backup} as ${out.name} on ${out.host}${opts.start ? ' (started)' : ''}\n${out.disks.map((d) => `  disk ${d}`).join('\n')}` : `restore failed: ${out.run.error}`;
+    if (!opts.backup === !opts.latest) throw new Error('give --backup ID or --latest (one of them)');
+    const backupId = opts.backup ?? await latestGoodBackup(ctx, vm);
+    const out = await restoreVm(ctx, vm, { backupId, network: opts.network, ...(opts.as ? { as: opts.as } : {}), ...(opts.host ? { host: opts.host } : {}), ...(opts.start ? { start: true } : {}), ...(opts.force ? { force: true } : {}) });
+    const text = out.run.status === 'ok' ? `restored ${vm.name} backup ${backupId} as ${out.name} on ${out.host}${opts.start ? ' (started)' : ''}\n${out.disks.map((d) => `  disk ${d}`).join('\n')}` : `restore failed: ${out.run.error}`;
     printResult(opts, out, text);
     return out.run.status === 'ok' ? EXIT.OK : EXIT.ERROR;
   });

@@ -20,14 +20,18 @@ export function registerRestore(program: Command): void {
   engineOptions(program
     .command('restore <vm>')
     .description('restore a backup: verify it, copy its disks, rewrite and define the VM')
-    .requiredOption('--backup <id>', 'the backup to restore (see `vmbackup backups <vm>`)')
+    .option('--backup <id>', 'the backup to restore (see `vmbackup backups <vm>`)')
+    .option('--latest', 'restore the newest verified-good backup (instead of --backup)')
+    .option('--disk <target>', 'restore only this disk (vda, vdb …): in place into the shut-off VM (the VM itself, or the one --as names), or as a new disk with --as-disk')
+    .option('--as-disk <file>', 'with --disk: write the disk as a new file of this name next to the VM\'s disks and attach it as the next free target')
+    .addHelpText('after', '\nOne disk (--disk vdb): in place, the VM must be shut off; its current file is moved aside, put back on any failure and deleted only\nafter the restored one is in place and passes qemu-img check. With --as-disk NAME the disk is added (persistently) as the next free target;\nif libvirt refuses, the file is left unattached and its path printed.')
     .option('--as <name>', 'restore under another name (new UUID and MACs)')
     .option('--host <hypervisor>', 'restore onto another hypervisor (default: the VM\'s own)')
     .option('--start', 'start the VM after defining it')
     .addOption(new Option('--network <mode>', 'keep the NICs, remove them (none), or attach them to the isolated network').choices(['keep', 'none', 'isolated']).default('keep'))
     .option('--force', 'restore over an existing VM of that name (it must be shut off)'))
     .addHelpText('after', '\nA deleted VM is restored to its original name, host and identity by `restore <vm> --backup ID`.\nExit status: 0 restored, 1 failed (an existing VM is left as it was), 75 the target name is busy.')
-    .action(async (vm: string, opts: EngineCliOptions & { backup: string; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean }) => (await import('../app/restore-action.js')).restoreAction(vm, opts));
+    .action(async (vm: string, opts: EngineCliOptions & { backup?: string; latest?: boolean; disk?: string; asDisk?: string; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean }) => (opts.disk !== undefined ? (await import('../app/restore-disk-action.js')).restoreDiskAction(vm, { ...opts, disk: opts.disk }) : (await import('../app/restore-action.js')).restoreAction(vm, opts)));
 
   engineOptions(program
     .command('test-restore <vm>')

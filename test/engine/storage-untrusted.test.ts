@@ -16,7 +16,10 @@ import { execa } from 'execa';
 import { labOrSkip } from '../helpers/lab.js';
 import { CLI } from '../helpers/paths.js';
 import { cloneNoos, cloneVm, faultEnv, goodBackup, hostOf, readManifest, sh, virsh, type FaultEnv } from '../helpers/faults.js';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir } from 'node:fs/promises';
 import { BackupStore, toRestorePoint } from '../../src/adapters/storage/backup-store.js';
+import { pruneBackup } from '../../src/adapters/storage/prune.js';
 import { HostFs } from '../../src/adapters/host-fs.js';
 import { SshTransport } from '../../src/adapters/transport/ssh.js';
 import { isGood } from '../../src/core/retention.js';
@@ -155,5 +158,31 @@ describe('storage is untrusted on read', () => {
     assert.match(`${String(r.stdout)}${String(r.stderr)}`, /is a symbolic link/);
     assert.notEqual((await virsh(lab, 'hv1', ['domstate', '--domain', as])).code, 0, `${as} must not be defined`);
     assert.equal((await readFile(join(outside, `2001-01-01-000002-${img.path}`))).length, img.size_bytes, 'the file outside the storage is untouched');
+  });
+
+  test('no lab: pruning a restore point that is a symlink (to a good backup) removes the link only, never the backup it points at', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'st-prune-'));
+    try {
+      const vmDir = join(root, 'hv1', 'vm1');
+      const publish = async (id: string): Promise<string> => {
+        const dir = join(vmDir, id);
+        await mkdir(dir, { recursive: true });
+        const img = Buffer.from(`disk at ${id}\n`);
+        const sha = createHash('sha256').update(img).digest('hex');
+        await writeFile(join(dir, 'vm1-vda.qcow2'), img);
+        await writeFile(join(dir, 'checksums.sha256'), `${sha}  vm1-vda.qcow2\n`);
+        await writeFile(join(dir, 'backup-metadata.json'), JSON.stringify({ backup_id: id, started: `${id.slice(0, 10)}T00:00:00Z`, files: [{ path: 'vm1-vda.qcow2', size_bytes: img.length, sha256: sha, target: 'vda' }] }));
+        return dir;
+      };
+      const older = await publish('2026-01-01-000000');
+      await publish('2026-01-03-000000');
+      await symlink(older, join(vmDir, '2026-01-02-000000'));
+      const store = new BackupStore(root);
+      const listed = await store.list('hv1', 'vm1');
+      assert.match(listed.find((b) => b.id === '2026-01-02-000000')!.corrupt!.join(), /is a symbolic link, not a backup directory/);
+      await pruneBackup(store, 'vm1', '2026-01-02-000000');
+      assert.deepEqual((await readdir(vmDir)).sort(), ['2026-01-01-000000', '2026-01-03-000000'], 'the link is gone, the backup it pointed at is not');
+      assert.deepEqual((await readdir(older)).sort(), ['backup-metadata.json', 'checksums.sha256', 'vm1-vda.qcow2']);
+    } finally { await rm(root, { recursive: true, force: true }); }
   });
 });

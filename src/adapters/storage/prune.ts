@@ -1,7 +1,8 @@
 // Deleting a restore point: the only place vmbackup removes a published backup. It re-checks
 // the plan's decision against storage as it is now (defence in depth): the point must exist, and
-// it must not be the newest verified-good one.
-import { readdir, rename, rm } from 'node:fs/promises';
+// it must not be the newest verified-good one. A non-directory where a point should be (a planted
+// symlink) is removed itself, never what it points at.
+import { lstat, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { backupDir } from '../../core/backup-layout.js';
 import { BackupStore, toRestorePoint } from './backup-store.js';
@@ -15,7 +16,9 @@ export async function pruneBackup(store: BackupStore, vm: string, id: string): P
     if (!target) continue;
     const good = list.map(toRestorePoint).filter((p) => p.status === 'ok' && p.verify === 'ok').sort((a, b) => (a.time < b.time ? 1 : -1));
     if (good[0]?.id === id) throw new Error(`refusing to prune ${vm}/${id}: it is the newest verified-good backup`);
-    const dir = await store.confine(backupDir(store.root, hv, vm, id));
+    const entry = backupDir(store.root, hv, vm, id);
+    if (!(await lstat(entry)).isDirectory()) { await rm(entry, { force: true }); return entry; }
+    const dir = await store.confine(entry);
     // Rename first so a half-deleted directory is never mistaken for a restore point.
     const doomed = join(store.root, hv, vm, `.pruning-${id}`);
     await rename(dir, doomed);

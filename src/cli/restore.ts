@@ -29,9 +29,10 @@ export function registerRestore(program: Command): void {
     .option('--host <hypervisor>', 'restore onto another hypervisor (default: the VM\'s own)')
     .option('--start', 'start the VM after defining it')
     .addOption(new Option('--network <mode>', 'keep the NICs, remove them (none), or attach them to the isolated network').choices(['keep', 'none', 'isolated']).default('keep'))
-    .option('--force', 'restore over an existing VM of that name (it must be shut off)'))
-    .addHelpText('after', '\nA deleted VM is restored to its original name, host and identity by `restore <vm> --backup ID`.\nExit status: 0 restored, 1 failed (an existing VM is left as it was), 75 the target name is busy.')
-    .action(async (vm: string, opts: EngineCliOptions & { backup?: string; latest?: boolean; disk?: string; asDisk?: string; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean }) => (opts.disk !== undefined ? (await import('../app/restore-disk-action.js')).restoreDiskAction(vm, { ...opts, disk: opts.disk }) : (await import('../app/restore-action.js')).restoreAction(vm, opts)));
+    .option('--force', 'restore over an existing VM of that name (it must be shut off)')
+    .option('--keep-host-devices', 'in place only: keep the backup\'s host device, filesystem and host block device passthrough (dropped otherwise)'))
+    .addHelpText('after', '\nA deleted VM is restored to its original name, host and identity by `restore <vm> --backup ID`.\nThe definition is built from an allow-list of ordinary devices; each part of the backup\'s XML left out is printed as a warning.\nExit status: 0 restored, 1 failed (an existing VM is left as it was), 75 the target name is busy.')
+    .action(async (vm: string, opts: EngineCliOptions & { backup?: string; latest?: boolean; disk?: string; asDisk?: string; as?: string; host?: string; start?: boolean; network: 'keep' | 'none' | 'isolated'; force?: boolean; keepHostDevices?: boolean }) => (opts.disk !== undefined ? (await import('../app/restore-disk-action.js')).restoreDiskAction(vm, { ...opts, disk: opts.disk }) : (await import('../app/restore-action.js')).restoreAction(vm, opts)));
 
   engineOptions(program
     .command('test-restore <vm>')

@@ -55,6 +55,7 @@ export function nextFreeTarget(prefix: string, used: readonly string[]): string 
 
 async function convert(ctx: EngineContext, host: Host, src: string, format: string, dst: string): Promise<void> {
   if (format !== 'qcow2' && format !== 'raw') throw new Error(`disk format ${format} is not supported for a disk restore (qcow2 or raw)`);
+  await host.fs.assertRegularFile(absolute(src)); // storage is untrusted: no symlink, FIFO or device reaches qemu-img
   await host.transport.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', format, '--', absolute(src), absolute(dst)], { timeoutMs: ctx.desired.settings.backup.copyTimeoutHours * 3_600_000 });
 }
 

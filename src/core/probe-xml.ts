@@ -1,6 +1,7 @@
 // The throwaway copy's evidence devices: its first serial port becomes a pty whose output libvirt
 // also logs to a file we name (the console probe reads that file; `virsh console` still works), and
-// a VM without a video device gets a plain VGA one so that `virsh screenshot` has a screen.
+// a VM without a video device gets a plain VGA one so that `virsh screenshot` has a screen. A VM
+// that boots a kernel from host files gets them back only from the host's own live definition.
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 type Node = Record<string, unknown>;
@@ -52,4 +53,41 @@ export function withEvidenceDevices(xml: string, consoleLog: string): EvidenceDe
     changes.push('VGA video device added for the screenshot');
   }
   return { xml: String(builder.build(doc)), changes };
+}
+
+const BOOT_TAGS = ['kernel', 'initrd', 'cmdline'];
+
+/**
+ * Direct kernel boot for the copy: the restore allow-list drops <kernel>/<initrd>/<cmdline> from
+ * the backup's XML (host files named by storage are not trusted). When the target host itself
+ * still defines the original VM with a direct kernel boot, the host vouches for those files:
+ * the copy boots the same kernel, initrd and command line. `hostXml` is that live definition
+ * (libvirt's, never the backup's); without one, or without a kernel in it, nothing changes.
+ */
+export function withHostDirectBoot(xml: string, hostXml: string | undefined): { xml: string; change?: string } {
+  if (!hostXml) return { xml };
+  const hostOs = osOf(parser.parse(hostXml) as Ordered);
+  const boot = hostOs ? kids(hostOs).filter((n) => BOOT_TAGS.includes(tagOf(n))) : [];
+  const file = (tag: string): string => {
+    const n = boot.find((b) => tagOf(b) === tag);
+    return n ? String(kids(n).find((c) => '#text' in c)?.['#text'] ?? '') : '';
+  };
+  if (!file('kernel')) return { xml };
+  for (const tag of ['kernel', 'initrd']) {
+    const f = file(tag);
+    if (f && (!f.startsWith('/') || f.includes('/../'))) return { xml };
+  }
+  const doc = parser.parse(xml) as Ordered;
+  const os = osOf(doc);
+  if (!os) return { xml };
+  const ok = kids(os);
+  for (let i = ok.length - 1; i >= 0; i--) if ([...BOOT_TAGS, 'boot'].includes(tagOf(ok[i]!))) ok.splice(i, 1);
+  const at = ok.findIndex((n) => tagOf(n) === 'type');
+  ok.splice(at + 1, 0, ...boot);
+  return { xml: String(builder.build(doc)), change: `direct kernel boot of ${file('kernel')} as the host defines the original VM` };
+}
+
+function osOf(doc: Ordered): Node | undefined {
+  const dom = doc.find((n) => tagOf(n) === 'domain');
+  return dom ? kids(dom).find((n) => tagOf(n) === 'os') : undefined;
 }

@@ -7,7 +7,7 @@ import { TEST_RESTORE_FILE } from '../core/backup-layout.js';
 import type { Vm } from '../core/model.js';
 import { parseDomainXml } from '../core/domain-xml.js';
 import { chooseProbe, describeProbe, probeRefusal, type ProbeChoice, type ProbeSpec } from '../core/probe.js';
-import { withEvidenceDevices } from '../core/probe-xml.js';
+import { withEvidenceDevices, withHostDirectBoot } from '../core/probe-xml.js';
 import { saveConsole, saveScreenshot, type ScreenshotEvidence } from './probes/evidence-files.js';
 import { runProbe } from './probes/run-probe.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
@@ -79,8 +79,11 @@ export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOpti
     await check('evidence-devices', async () => {
       await host.fs.removeFile(consoleLog);
       const prepared = withEvidenceDevices(await host.virsh.dumpxml(testName, true), consoleLog);
-      await host.virsh.define(prepared.xml);
-      return prepared.changes.join('; ');
+      // The original as this host defines it now (trusted, unlike the backup's XML), if it is here.
+      const hostXml = out.host === vm.hypervisor ? await host.virsh.dumpxml(vm.name, true).catch(() => undefined) : undefined;
+      const boot = withHostDirectBoot(prepared.xml, hostXml);
+      await host.virsh.define(boot.xml);
+      return [...prepared.changes, ...(boot.change ? [boot.change] : [])].join('; ');
     });
     await check('start', async () => { await host.virsh.start(testName); started = true; return undefined; });
     const deadline = Date.now() + bootTimeoutMs;

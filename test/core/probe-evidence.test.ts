@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { encodePng, PNG_SIGNATURE, pngSize, ppmToPng, screenshotToPng } from '../../src/adapters/libvirt/screenshot-png.js';
-import { withEvidenceDevices } from '../../src/core/probe-xml.js';
+import { withEvidenceDevices, withHostDirectBoot } from '../../src/core/probe-xml.js';
 
 /** A 3x2 P6 image: red, green, blue / white, black, grey. */
 const RGB = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 128, 128, 128]);
@@ -75,5 +75,21 @@ describe('evidence devices of the throwaway copy', () => {
   });
   test('the log path must be a plain absolute path', () => {
     for (const p of ['relative.log', '/img/../etc/passwd', "/img/a'b.log", '-x']) assert.throws(() => withEvidenceDevices(DOMAIN, p), /plain absolute path/);
+  });
+});
+
+describe('direct kernel boot of the copy comes from the host, never from the backup', () => {
+  const COPY = "<domain><name>c</name><os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os><devices/></domain>";
+  const HOST = "<domain><name>o</name><os><type arch='x86_64' machine='pc'>hvm</type><kernel>/boot/vmlinuz</kernel><initrd>/boot/initrd.gz</initrd><cmdline>console=ttyS0</cmdline></os><devices/></domain>";
+  test("the host's live definition of the original lends its kernel, initrd and command line", () => {
+    const r = withHostDirectBoot(COPY, HOST);
+    assert.match(r.xml, /<type arch="x86_64" machine="pc">hvm<\/type>\s*<kernel>\/boot\/vmlinuz<\/kernel>\s*<initrd>\/boot\/initrd.gz<\/initrd>\s*<cmdline>console=ttyS0<\/cmdline>/);
+    assert.doesNotMatch(r.xml, /<boot /);
+    assert.equal(r.change, 'direct kernel boot of /boot/vmlinuz as the host defines the original VM');
+  });
+  test('no live original, no kernel in it, or a relative path: the copy is left as it is', () => {
+    assert.deepEqual(withHostDirectBoot(COPY, undefined), { xml: COPY });
+    assert.deepEqual(withHostDirectBoot(COPY, COPY), { xml: COPY });
+    assert.deepEqual(withHostDirectBoot(COPY, HOST.replace('/boot/initrd.gz', 'initrd.gz')), { xml: COPY });
   });
 });

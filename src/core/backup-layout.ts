@@ -57,3 +57,38 @@ export const OVERLAY_RE = /\.vmbackup-(\d{4}-\d{2}-\d{2}-\d{6})\.overlay\.qcow2$
 export function isOurOverlay(path: string | undefined): boolean {
   return path !== undefined && OVERLAY_RE.test(path);
 }
+
+// UEFI variables and vTPM state: where libvirt keeps them on a hypervisor, and their names in a backup.
+/** libvirt's standard NVRAM directory (qemu driver, RHEL and Debian alike). */
+export const NVRAM_DIR = '/var/lib/libvirt/qemu/nvram';
+/** libvirt's swtpm state root: one directory per domain UUID. */
+export const SWTPM_DIR = '/var/lib/libvirt/swtpm';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The NVRAM file a restored VM gets on its host: libvirt's own default name for it. */
+export function nvramPathFor(vm: string): string {
+  return under(NVRAM_DIR, `${vm}_VARS.fd`);
+}
+
+/** NVRAM file name inside a backup. */
+export function nvramFileName(vm: string): string {
+  return `${vm}-nvram.fd`;
+}
+
+/** The swtpm state file libvirt keeps for a domain's emulated TPM (version 2.0 unless 1.2). */
+export function tpmStatePath(uuid: string, version?: string): string {
+  const u = uuid.toLowerCase();
+  if (!UUID_RE.test(u)) throw new Error(`invalid domain UUID ${JSON.stringify(uuid)}`);
+  return version === '1.2' ? under(SWTPM_DIR, u, 'tpm1.2', 'tpm-00.permall') : under(SWTPM_DIR, u, 'tpm2', 'tpm2-00.permall');
+}
+
+/** vTPM state file name inside a backup. */
+export function tpmFileName(vm: string): string {
+  return `${vm}-tpm-state.permall`;
+}
+
+/** Where an in-place restore keeps a file it replaces until the new definition is in place: beside it, same filesystem. */
+export function asidePath(path: string, id: string): string {
+  if (!BACKUP_ID_RE.test(id)) throw new Error(`invalid backup id ${JSON.stringify(id)}`);
+  return `${path}.vmbackup-prev-${id}`;
+}

@@ -25,6 +25,10 @@ export interface DomainInfo {
   disks: DomainDisk[];
   interfaces: DomainInterface[];
   hasAgentChannel: boolean;
+  /** UEFI: the NVRAM (variable store) file libvirt keeps for this VM ('' while libvirt has not named it yet) and its template. */
+  nvram?: { path: string; template?: string };
+  /** A TPM device: its model and backend (`emulator` = swtpm, state kept by libvirt per UUID; `passthrough` = a host TPM). */
+  tpm?: { model: string; backend: string; version?: string };
 }
 
 type Node = Record<string, unknown>;
@@ -87,7 +91,12 @@ export function parseDomainXml(xml: string): DomainInfo {
     return { type: attr(i, 'type') ?? '', ...(mac ? { mac } : {}), ...(source ? { source } : {}) };
   });
   const hasAgentChannel = children(devices, 'channel').some((c) => attr(child(c, 'target') ?? {}, 'name') === 'org.qemu.guest_agent.0');
-  return { name: text(child(dom, 'name')), uuid: text(child(dom, 'uuid')), disks, interfaces, hasAgentChannel };
+  const nv = child(child(dom, 'os') ?? {}, 'nvram');
+  const nvram = nv ? { path: text(nv).trim(), ...(attr(nv, 'template') ? { template: attr(nv, 'template')! } : {}) } : undefined;
+  const tpmNode = children(devices, 'tpm')[0];
+  const backend = tpmNode ? child(tpmNode, 'backend') : undefined;
+  const tpm = tpmNode ? { model: attr(tpmNode, 'model') ?? 'tpm-tis', backend: attr(backend ?? {}, 'type') ?? 'passthrough', ...(attr(backend ?? {}, 'version') ? { version: attr(backend!, 'version')! } : {}) } : undefined;
+  return { name: text(child(dom, 'name')), uuid: text(child(dom, 'uuid')), disks, interfaces, hasAgentChannel, ...(nvram ? { nvram } : {}), ...(tpm ? { tpm } : {}) };
 }
 
 export interface RewriteSpec {

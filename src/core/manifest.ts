@@ -15,6 +15,10 @@ export interface ManifestFile {
   source_path?: string;
   /** Who wrote the image: vmbackup's streaming qcow2 writer (hashed as written) or `qemu-img convert`. */
   writer?: 'stream' | 'qemu-img';
+  /** Not a disk image: a UEFI VM's NVRAM file, or an emulated TPM's swtpm state (`source_path` says where it was). */
+  kind?: 'nvram' | 'tpm';
+  /** kind tpm: the TPM version of that state (`2.0` or `1.2`). */
+  tpm_version?: string;
 }
 
 export interface Manifest {

@@ -10,6 +10,7 @@ import { alive } from '../adapters/lock.js';
 import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import { sha256File } from '../adapters/storage/hash.js';
 import { copyDisk } from './copy-disk.js';
+import { copyVmState } from './copy-vm-state.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
 import { cleanupVm } from './cleanup.js';
@@ -89,6 +90,8 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
         hashing.catch(() => undefined); // awaited below; a copy failing first must not leave it unhandled
         hashes.push(hashing);
       }
+      // NVRAM and vTPM state while the disks are still frozen on their snapshot: one point in time.
+      if (pre.info.nvram || pre.info.tpm) files.push(...await step(ctx, run, 'copy-vm-state', () => copyVmState(host, vm.name, pre.info, partialCtl, partialHv, run.warnings), log));
     } finally {
       durations.copy_ms = Math.round(performance.now() - t0);
       // Commit while the last image is still being hashed: the hash reads the backup copy, never the base.

@@ -1,15 +1,21 @@
-// `vmbackup restore`: verify first, copy the disks to the target hypervisor, rewrite the domain
-// XML (name, UUID, disk paths, MACs, network) and define it. Restoring over an existing VM needs
-// --force and the VM shut off; its disks are replaced by rename only after every copy succeeded.
+// `vmbackup restore`: verify first, then put the backup's files (disks, NVRAM, vTPM state) on the
+// target host beside their final paths, build the definition from the allow-list (name, UUID,
+// disk paths, MACs, network, the VM's own NVRAM) and swap everything in. Restoring over an
+// existing VM needs --force and the VM shut off; it is one transaction (see restore-files.ts):
+// a failure at any step (copy, undefine, define, start) leaves the VM, its files and its
+// definition as they were.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { acquireLock } from '../adapters/lock.js';
-import { backupDir } from '../core/backup-layout.js';
-import { freshMacs, parseDomainXml, rewriteDomainXml, type RewriteSpec } from '../core/domain-xml.js';
+import { backupDir, nvramPathFor, tpmStatePath } from '../core/backup-layout.js';
+import { freshMacs, parseDomainXml, type RewriteSpec } from '../core/domain-xml.js';
 import type { Vm } from '../core/model.js';
+import { buildRestoreXml } from '../core/restore-xml.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { newRun, recordRun, step, type EngineContext } from './context.js';
+import { RestoreFiles } from './restore-files.js';
+import { putBack } from './restore-rollback.js';
 import { verifyBackup } from './verify.js';
 
 export interface RestoreOptions {
@@ -19,11 +25,17 @@ export interface RestoreOptions {
   start?: boolean;
   network?: 'keep' | 'none' | 'isolated';
   force?: boolean;
+  /** In place only (same name and host): keep the backup's <hostdev>, <filesystem> and host block devices. */
+  keepHostDevices?: boolean;
   /** test-restore: a throwaway copy, always under a new identity. */
   kind?: 'restore' | 'test-restore';
 }
 
-export interface RestoreOutcome { run: RunRecord; name: string; host: string; disks: string[]; defined: boolean }
+export interface RestoreOutcome {
+  run: RunRecord; name: string; host: string; disks: string[]; defined: boolean;
+  /** The restored VM's own NVRAM file and vTPM state file on its host, when it has them. */
+  nvram?: string; tpmState?: string;
+}
 
 const NAME_RE = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -51,43 +63,73 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       if (!o.force) throw new Error(`a VM named ${name} already exists on ${host.hv.name}; restoring over it needs --force (and the VM shut off)`);
       if (existing !== 'shut off') throw new Error(`${name} is ${existing} on ${host.hv.name}; shut it off before restoring over it`);
     }
-    // Before any disk is copied: a refusal must leave nothing on the target host.
+    // Before anything is touched: the definition to put back if any later step fails.
+    const saved = existing !== undefined ? await host.virsh.dumpxmlForRedefine(name) : undefined;
+    const current = saved !== undefined ? parseDomainXml(saved) : undefined;
+    // Before any file is copied: a refusal must leave nothing on the target host.
     const network: RewriteSpec['network'] = o.network === 'none' ? { mode: 'none' } : o.network === 'isolated' ? { mode: 'isolated', network: host.hv.isolatedNetwork } : { mode: 'keep' };
     if (network.mode === 'isolated' && original.interfaces.length && !(await host.virsh.networkActive(host.hv.isolatedNetwork))) {
       throw new Error(`isolated network ${host.hv.isolatedNetwork} is not active on ${host.hv.name} (define it, or use --network none)`);
     }
     const sameHost = host.hv.name === vm.hypervisor;
-    const disks: RewriteSpec['disks'] = {};
-    const moves: { tmp: string; final: string }[] = [];
+    if (o.keepHostDevices && !(keepIdentity && sameHost)) throw new Error(`--keep-host-devices is only for an in-place restore (${vm.name} under its own name on ${vm.hypervisor}); a copy never gets the original's host devices`);
+    const uuid = keepIdentity ? original.uuid : randomUUID();
     const storageOnHost = backupDir(host.hv.storageRoot, vm.hypervisor, vm.name, b.id);
-    await step(ctx, run, 'copy-disks', async () => {
-      for (const f of (b.manifest?.files ?? []).filter((x) => x.target)) {
-        const disk = original.disks.find((d) => d.target === f.target);
-        const final = keepIdentity && sameHost && disk?.source ? disk.source : posix.join(host.hv.imagesDir, `${name}-${f.target}.qcow2`);
-        if (existing === undefined && !o.force && (await host.fs.exists(final))) throw new Error(`${final} already exists on ${host.hv.name}; refusing to overwrite a disk no VM of that name owns (--force overwrites it)`);
-        const tmp = `${final}.vmbackup-restore-${b.id}.tmp`;
-        await host.fs.removeFile(tmp);
-        await host.qemuImg.convert(`${storageOnHost}/${f.path}`, 'qcow2', tmp, { compress: false, timeoutMs: ctx.desired.settings.backup.copyTimeoutHours * 3_600_000 });
-        moves.push({ tmp, final });
-        disks[f.target!] = { path: final, format: 'qcow2' };
+    const files = new RestoreFiles(host, b.id, ctx.desired.settings.backup.copyTimeoutHours * 3_600_000);
+    const disks: RewriteSpec['disks'] = {};
+    const manifestFiles = b.manifest?.files ?? [];
+    for (const f of manifestFiles.filter((x) => x.target)) {
+      const disk = original.disks.find((d) => d.target === f.target);
+      const final = keepIdentity && sameHost && disk?.source ? disk.source : posix.join(host.hv.imagesDir, `${name}-${f.target}.qcow2`);
+      files.add('disk', `${storageOnHost}/${f.path}`, final);
+      disks[f.target!] = { path: final, format: 'qcow2' };
+    }
+    // UEFI: the new VM's own NVRAM file (in place: the one the VM has now); never the original's when it is a copy.
+    const nvramFile = manifestFiles.find((f) => f.kind === 'nvram');
+    const nvram = original.nvram || nvramFile ? (keepIdentity && current?.nvram?.path ? current.nvram.path : nvramPathFor(name)) : undefined;
+    if (nvram && !keepIdentity && sameHost && nvram === original.nvram?.path) throw new Error(`${name} would share the NVRAM file ${nvram} of ${vm.name}; refusing`);
+    if (nvram) out.nvram = nvram;
+    if (nvram && nvramFile) files.add('nvram', `${storageOnHost}/${nvramFile.path}`, nvram);
+    // An emulated TPM: its state goes where libvirt keeps it for this VM's UUID.
+    const tpm = original.tpm?.backend === 'emulator';
+    const tpmFile = tpm ? manifestFiles.find((f) => f.kind === 'tpm') : undefined;
+    if (tpmFile) {
+      out.tpmState = tpmStatePath(uuid, tpmFile.tpm_version);
+      files.add('tpm', `${storageOnHost}/${tpmFile.path}`, out.tpmState);
+    }
+    if (existing === undefined && !o.force) {
+      for (const f of files.finals) {
+        if (await host.fs.exists(f.path)) throw new Error(`${f.path} already exists on ${host.hv.name}; refusing to overwrite a ${f.kind === 'disk' ? 'disk' : f.kind === 'nvram' ? 'NVRAM file' : 'TPM state'} no VM of that name owns (--force overwrites it)`);
       }
-      // Only now, with every disk copied, replace anything: a failed copy leaves the old VM whole.
-      for (const m of moves) await host.fs.rename(m.tmp, m.final);
-      out.disks = moves.map((m) => m.final);
-    }, log).catch(async (e: unknown) => {
-      for (const m of moves) await host.fs.removeFile(m.tmp).catch(() => undefined);
-      throw e;
+    }
+    const built = buildRestoreXml(xml, {
+      name, disks, network, tpm,
+      ...(o.keepHostDevices ? { keepHostDevices: true } : {}),
+      ...(nvram ? { nvram: { path: nvram } } : {}),
+      ...(keepIdentity ? {} : { uuid, macs: freshMacs(original.interfaces.length, original.interfaces.flatMap((i) => (i.mac ? [i.mac] : [])), () => randomBytes(3)) }),
     });
-    const newXml = rewriteDomainXml(xml, {
-      name, disks, network,
-      ...(keepIdentity ? {} : { uuid: randomUUID(), macs: freshMacs(original.interfaces.length, original.interfaces.flatMap((i) => (i.mac ? [i.mac] : [])), () => randomBytes(3)) }),
-    });
-    await step(ctx, run, 'define', async () => {
-      if (existing !== undefined) await host.virsh.undefine(name);
-      await host.virsh.define(newXml);
-      out.defined = true;
+    run.warnings.push(...built.dropped);
+    await step(ctx, run, 'copy-disks', async () => {
+      await files.copyAll(); // beside the final paths: the current VM is not touched yet
+      out.disks = files.finals.filter((f) => f.kind === 'disk').map((f) => f.path);
     }, log);
-    if (o.start) await step(ctx, run, 'start', () => host.virsh.start(name), log);
+    const undo = (e: unknown): Promise<never> => putBack(host, name, files, saved, out, e);
+    await step(ctx, run, 'define', async () => {
+      try {
+        await files.swapIn();
+        // Same name, same files: keep the NVRAM and TPM state libvirt would otherwise delete or refuse on.
+        if (existing !== undefined) await host.virsh.undefine(name, { nvram: 'keep', tpm: 'keep' });
+        await host.virsh.define(built.xml);
+        out.defined = true;
+      } catch (e) { await undo(e); }
+    }, log);
+    if (o.start) {
+      await step(ctx, run, 'start', async () => {
+        try { await host.virsh.start(name); } catch (e) { if (saved !== undefined) await undo(e); throw e; }
+      }, log);
+    }
+    // Only now, with the new definition in place (and started), are the replaced files deleted.
+    run.warnings.push(...await files.commit());
   });
   return out;
 }

@@ -4,6 +4,9 @@ import type { Transport } from '../transport/transport.js';
 import { parseDomainXml, type DomainInfo } from '../../core/domain-xml.js';
 import { parseBlockJobRaw, parseFreezeStatus, parseVirshList, type DomainState } from './parse.js';
 
+/** What `undefine` does with a VM's NVRAM file and emulated-TPM state. */
+export interface UndefineFiles { nvram: 'keep' | 'remove'; tpm: 'keep' | 'remove' }
+
 export interface VirshTimeouts { quickMs: number; snapshotMs: number; commitMs: number }
 const DEFAULTS: VirshTimeouts = { quickMs: 30_000, snapshotMs: 120_000, commitMs: 3_600_000 };
 
@@ -124,9 +127,20 @@ export class Virsh {
     await this.transport.run(this.argv('destroy', '--domain', vm), { timeoutMs: this.t.quickMs, allowFailure: true });
   }
 
-  /** Removes the definition only (disks stay); `nvram` also removes a UEFI VM's NVRAM file. */
-  async undefine(vm: string, nvram = false): Promise<void> {
-    await this.transport.run(this.argv('undefine', '--domain', vm, ...(nvram ? ['--nvram'] : [])), { timeoutMs: this.t.quickMs });
+  /**
+   * Removes the definition (disks always stay). A UEFI VM's NVRAM file and an emulated TPM's state
+   * are kept or removed exactly as asked: `remove` for a throwaway copy's own files, `keep` when the
+   * same VM is defined again (in place). Without either libvirt refuses a VM with NVRAM and deletes
+   * the TPM state, so both are always explicit.
+   */
+  async undefine(vm: string, o: UndefineFiles = { nvram: 'keep', tpm: 'keep' }): Promise<void> {
+    const flags = [o.nvram === 'remove' ? '--nvram' : '--keep-nvram', o.tpm === 'remove' ? '--tpm' : '--keep-tpm'];
+    await this.transport.run(this.argv('undefine', '--domain', vm, ...flags), { timeoutMs: this.t.quickMs });
+  }
+
+  /** The persistent definition with everything needed to define it again as it was (--security-info keeps VNC passwords). */
+  async dumpxmlForRedefine(vm: string): Promise<string> {
+    return this.out(['dumpxml', '--domain', vm, '--inactive', '--security-info']);
   }
 
   /** Does a libvirt network exist and is it active? */

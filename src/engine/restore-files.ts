@@ -43,6 +43,7 @@ export class RestoreFiles {
     try {
       for (const i of this.items) {
         await this.host.fs.removeFile(i.tmp);
+        await this.host.fs.assertRegularFile(i.from); // storage is untrusted: no symlink, FIFO or device is read (one stat, follows nothing)
         if (i.kind === 'disk') {
           await this.host.qemuImg.convert(i.from, 'qcow2', i.tmp, { compress: false, timeoutMs: this.timeoutMs });
         } else {

@@ -5,7 +5,7 @@ import type { Observed, ReconcilePlan } from './reconcile/types.js';
 import { decideRetention } from './retention.js';
 import type { Condition, DayOutcome, FleetSummary, VmStatus } from './status-model.js';
 
-export interface RunLite { vm: string; kind: string; started: string; status: string; warnings: string[]; backupId?: string; sizeBytes?: number; finished?: string; error?: string; method?: string; consistency?: string }
+export interface RunLite { vm: string; kind: string; started: string; status: string; warnings: string[]; backupId?: string; sizeBytes?: number; finished?: string; error?: string; method?: string; consistency?: string; steps?: readonly { name: string; ok: boolean; detail?: string }[] }
 
 export interface StatusInput {
   desired: DesiredState;
@@ -99,7 +99,7 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
       ...(lastBackup ? { last_backup: { ...(lastBackup.backupId ? { id: lastBackup.backupId } : {}), time: lastBackup.started, status: lastBackup.status === 'ok' ? 'ok' : lastBackup.status === 'interrupted' ? 'interrupted' : 'failed', ...(lastBackup.sizeBytes !== undefined ? { size_bytes: lastBackup.sizeBytes } : {}), ...(lastBackup.finished ? { duration_ms: Date.parse(lastBackup.finished) - Date.parse(lastBackup.started) } : {}), ...(lastBackup.method ? { method: lastBackup.method } : {}), ...(lastBackup.consistency ? { consistency: lastBackup.consistency } : {}), warnings: lastBackup.warnings, ...(lastBackup.error ? { error: lastBackup.error } : {}) } } : {}),
       restore_points: [...points].sort((a, b) => (a.id < b.id ? 1 : -1)).map((p) => ({ id: p.id, time: p.time, status: p.status, verify: p.verify, ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}), keep_reason: decisions.get(p.id)?.reasons ?? [] })),
       ...(lastVerify ? { last_verify: { time: lastVerify.started, backup_id: lastVerify.backupId!, result: lastVerify.status === 'ok' ? 'ok' : 'failed' } } : {}),
-      ...(lastTest ? { last_test_restore: { time: lastTest.started, backup_id: lastTest.backupId!, result: lastTest.status === 'ok' ? 'ok' : 'failed' } } : {}),
+      ...(lastTest ? { last_test_restore: testRestoreStatus(lastTest) } : {}),
       ...(note?.nextDue ? { next_due: note.nextDue } : {}),
       history: dayOutcomes(runs, now, tz, i.historyDays ?? 30),
     });
@@ -121,4 +121,15 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
     backups_last_7d: { ok: week.filter((r) => r.status === 'ok').length, failed: week.filter((r) => r.status !== 'ok').length, size_bytes: week.reduce((n, r) => n + (r.sizeBytes ?? 0), 0), duration_ms: week.reduce((n, r) => n + (r.finished ? Date.parse(r.finished) - Date.parse(r.started) : 0), 0) },
   };
   return { statuses: statuses.sort((a, b) => a.vm.localeCompare(b.vm)), summary, transitions };
+}
+
+/** The last test-restore for the status files: its result, the probe's evidence and where its screenshot is. */
+function testRestoreStatus(r: RunLite): NonNullable<VmStatus['last_test_restore']> {
+  const probe = r.steps?.find((s) => s.name === 'probe');
+  const shot = r.steps?.find((s) => s.name === 'screenshot' && s.ok);
+  return {
+    time: r.started, backup_id: r.backupId!, result: r.status === 'ok' ? 'ok' : 'failed',
+    ...(probe?.detail ? { probe: probe.detail.length > 300 ? `${probe.detail.slice(0, 299)}…` : probe.detail } : {}),
+    ...(shot?.detail ? { screenshot: shot.detail } : {}),
+  };
 }

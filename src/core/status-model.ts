@@ -45,7 +45,8 @@ export interface VmStatus {
   };
   restore_points: StatusRestorePoint[];
   last_verify?: { time: string; backup_id: string; result: 'ok' | 'failed' };
-  last_test_restore?: { time: string; backup_id: string; result: 'ok' | 'failed' };
+  /** probe: what evidence of a boot was asked for and seen; screenshot: the PNG's path on backup storage. */
+  last_test_restore?: { time: string; backup_id: string; result: 'ok' | 'failed'; probe?: string; screenshot?: string };
   next_due?: string;
   /** One entry per day, newest last, for the calendar. */
   history: { day: string; outcome: DayOutcome }[];

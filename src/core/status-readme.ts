@@ -61,6 +61,26 @@ function attentionLines(statuses: VmStatus[]): string[] {
   return lines;
 }
 
+/** At most this many test-restores in the README (newest first); every VM's own file has its last one. */
+export const README_TEST_RESTORES = 20;
+
+/**
+ * The newest test-restores: result, the probe's evidence, and the path of the console screenshot.
+ * The PNG stays on backup storage (not in git), so its path is shown rather than linked.
+ */
+function testRestoreLines(statuses: VmStatus[], tz: string): string[] {
+  const tested = statuses.filter((s) => s.last_test_restore).sort((a, b) => byString(b.last_test_restore!.time, a.last_test_restore!.time) || byString(a.vm, b.vm));
+  if (!tested.length) return [];
+  const more = tested.length - README_TEST_RESTORES;
+  const lines = ['', '## Test restores', '', `The newest boot tests${more > 0 ? ` (${more} older ones are in \`status/vms/<vm>.yaml\`)` : ''}; each screenshot is a PNG beside its backup on the backup storage.`, '', '| When | VM | Backup | Result | Evidence | Screenshot |', '|---|---|---|---|---|---|'];
+  for (const s of tested.slice(0, README_TEST_RESTORES)) {
+    const t = s.last_test_restore!;
+    const shot = t.screenshot ? `\`${cell(t.screenshot).replace(/`/g, "'")}\`` : '—';
+    lines.push(`| ${localDateTime(t.time, tz)} | ${s.vm} | ${cell(t.backup_id)} | ${t.result === 'ok' ? '✅ booted' : '❌ **failed**'} | ${t.probe ? cell(t.probe) : '—'} | ${shot} |`);
+  }
+  return lines;
+}
+
 function otherLines(summary: FleetSummary): string[] {
   const out: string[] = [];
   if (summary.missing.length) out.push('', '## Missing', '', 'Declared in the policy repository but not found on their hypervisor:', '', [...summary.missing].sort(byString).join(', '));
@@ -90,6 +110,6 @@ export function renderReadme(statuses: VmStatus[], summary: FleetSummary, now: s
     lines.push('', `### ${cell(hv)} (${vms.length} VM${vms.length === 1 ? '' : 's'})`, '', ...calendarTable(vms, days, now, opts.timeZone));
   }
   if (!statuses.length) lines.push('', 'No VMs are backed up yet.');
-  lines.push(...otherLines(summary), '');
+  lines.push(...testRestoreLines(statuses, opts.timeZone), ...otherLines(summary), '');
   return lines.join('\n');
 }

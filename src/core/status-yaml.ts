@@ -53,7 +53,7 @@ export function renderVmYaml(s: VmStatus): string {
     }),
     next_due: s.next_due,
     last_verify: s.last_verify && { time: s.last_verify.time, backup_id: s.last_verify.backup_id, result: s.last_verify.result },
-    last_test_restore: s.last_test_restore && { time: s.last_test_restore.time, backup_id: s.last_test_restore.backup_id, result: s.last_test_restore.result },
+    last_test_restore: s.last_test_restore && compact({ time: s.last_test_restore.time, backup_id: s.last_test_restore.backup_id, result: s.last_test_restore.result, probe: s.last_test_restore.probe, screenshot: s.last_test_restore.screenshot }),
     // Newest first: the one you would restore is on top.
     restore_points: [...s.restore_points].sort((x, y) => byString(y.id, x.id)).map((p) => compact({
       id: p.id,

@@ -40,6 +40,10 @@ export class RestoreFiles {
 
   /** Copies every file beside its final path; nothing in use is touched. On failure the copies are removed. */
   async copyAll(): Promise<void> {
+    // A moved-aside file from an earlier restore that was killed may be the only copy of that VM's data.
+    for (const i of this.items) {
+      if (await this.host.fs.exists(i.prev)) throw new Error(`${i.prev} exists (left by an interrupted restore?): it may hold the VM's previous ${i.kind === 'disk' ? 'disk' : i.kind === 'nvram' ? 'NVRAM' : 'TPM state'}; look at it and remove it first`);
+    }
     try {
       for (const i of this.items) {
         await this.host.fs.removeFile(i.tmp);
@@ -64,7 +68,6 @@ export class RestoreFiles {
   async swapIn(): Promise<void> {
     for (const i of this.items) {
       if (await this.host.fs.exists(i.final)) {
-        await this.host.fs.removeFile(i.prev);
         await this.host.fs.rename(i.final, i.prev);
         i.movedAside = true;
       }

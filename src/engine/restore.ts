@@ -5,8 +5,9 @@
 // a failure at any step (copy, undefine, define, start) leaves the VM, its files and its
 // definition as they were.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join, posix } from 'node:path';
+import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { acquireLock } from '../adapters/lock.js';
 import { backupDir, nvramPathFor, tpmStatePath } from '../core/backup-layout.js';
 import { freshMacs, parseDomainXml, type RewriteSpec } from '../core/domain-xml.js';
@@ -113,7 +114,11 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       await files.copyAll(); // beside the final paths: the current VM is not touched yet
       out.disks = files.finals.filter((f) => f.kind === 'disk').map((f) => f.path);
     }, log);
-    const undo = (e: unknown): Promise<never> => putBack(host, name, files, saved, out, e);
+    // From here on the VM is touched: its previous definition also goes on disk (state dir, 0600),
+    // should this process die between undefine and define.
+    const savedFile = saved !== undefined ? join(ctx.stateDir, 'restores', `${name}.${b.id}.previous.xml`) : undefined;
+    if (savedFile) { await mkdir(dirname(savedFile), { recursive: true, mode: 0o700 }); await writeFileAtomic(savedFile, saved!, 0o600); }
+    const undo = (e: unknown): Promise<never> => putBack(host, name, files, saved, out, e, savedFile);
     await step(ctx, run, 'define', async () => {
       try {
         await files.swapIn();
@@ -130,6 +135,7 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
     }
     // Only now, with the new definition in place (and started), are the replaced files deleted.
     run.warnings.push(...await files.commit());
+    if (savedFile) await rm(savedFile, { force: true });
   });
   return out;
 }

@@ -65,13 +65,14 @@ describe('in-place restore (--force --start) of a UEFI + vTPM VM leaves it exact
     return { state: await domState(lab!, 'local', name), xml: xml.stdout, disk: await fileSha(image), nvram: await fileSha(nvram), tpm: await fileSha(tpm()), stray: stray.join(' ') };
   }
 
-  async function assertFailedAndUnchanged(r: Sh, step: string, want: Record<string, string>): Promise<void> {
+  async function assertFailedAndUnchanged(r: Pick<Sh, 'code' | 'stdout' | 'stderr'>, step: string, want: Record<string, string>): Promise<void> {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const run = JSON.parse(r.stdout) as { run: { status: string; error: string; steps: { name: string; ok: boolean }[] } };
     assert.equal(run.run.status, 'failed');
     assert.deepEqual(run.run.steps.filter((s) => !s.ok).map((s) => s.name), [step], run.run.error);
     if (step !== 'copy-disks') assert.match(run.run.error, /was left as it was/, run.run.error);
     assert.deepEqual(await current(), want, 'definition, disk, NVRAM and TPM state exactly as before; nothing left beside them');
+    assert.deepEqual(await readdir(join(env!.stateDir, 'restores')).catch(() => []), [], 'the saved definition is removed once the VM is back');
   }
 
   before(async () => {
@@ -123,6 +124,20 @@ describe('in-place restore (--force --start) of a UEFI + vTPM VM leaves it exact
       await assertFailedAndUnchanged(r, 'copy-disks', want);
     });
   }
+
+  test('a moved-aside file left by an interrupted restore is never overwritten: refused before any copy', async (t) => {
+    if (!labOrSkip(t)) return;
+    const want = await current();
+    const aside = `${nvram}.vmbackup-prev-${id}`;
+    await sh(['cp', '--', nvram, aside]);
+    try {
+      const r = await vmbackup(args());
+      assert.match(r.stdout, /vmbackup-prev-.*exists \(left by an interrupted restore\?\)/, r.stdout + r.stderr);
+      assert.equal(await fileSha(aside), want.nvram, 'the aside file is untouched');
+      await rm(aside);
+      await assertFailedAndUnchanged(r, 'copy-disks', want);
+    } finally { await rm(aside, { force: true }); }
+  });
 
   for (const sub of ['undefine', 'define', 'start'] as const) {
     test(`virsh ${sub} fails: files moved back, definition restored`, async (t) => {

@@ -99,7 +99,9 @@ main() {
     stop_local
     stop_recorded "$(reaper_pidfile)"
     # up.sh's bind mount of the local libvirtd's /var/lib/libvirt (NVRAM, swtpm state) for the runner.
-    if mountpoint -q /var/lib/libvirt && [ "$(findmnt -n -o FSROOT --mountpoint /var/lib/libvirt)" = "$(host_dir local)/lib" ]; then
+    # (The same directory: by the mount's root, or by device and inode when $LAB_DIR is on another filesystem.)
+    if mountpoint -q /var/lib/libvirt && { [ "$(findmnt -n -o FSROOT --mountpoint /var/lib/libvirt)" = "$(host_dir local)/lib" ] \
+         || [ "$(stat -c %d:%i /var/lib/libvirt)" = "$(stat -c %d:%i "$(host_dir local)/lib" 2>/dev/null)" ]; }; then
       umount /var/lib/libvirt 2>/dev/null || umount -l /var/lib/libvirt
       log "unmounted /var/lib/libvirt (the lab's local libvirt state)"
     fi

@@ -287,8 +287,8 @@ start_libvirtd() {
 # The local libvirtd sees $LAB_DIR/hosts/local/lib as /var/lib/libvirt (its own mount namespace),
 # so a UEFI VM's NVRAM (/var/lib/libvirt/qemu/nvram/<vm>_VARS.fd) and a vTPM's state
 # (/var/lib/libvirt/swtpm/<uuid>) are there. Show the test runner (and the local sshd) the same
-# directory at the same path, as on a real hypervisor: a read-only check for an empty
-# /var/lib/libvirt first, then one bind mount, undone by down.sh. Not done for a libvirtd the lab
+# directory at the same path, as on a real hypervisor: a check that /var/lib/libvirt holds no
+# files (empty directories only) first, then one bind mount, undone by down.sh. Not done for a libvirtd the lab
 # did not start (its /var/lib/libvirt is already the real one).
 share_local_var_lib() {
   [ "$LOCAL_LIBVIRTD_OWNED" = 1 ] || return 0
@@ -298,7 +298,9 @@ share_local_var_lib() {
       || die "/var/lib/libvirt is a mount point that is not the lab's $d"
     return 0
   fi
-  [ -z "$(ls -A /var/lib/libvirt 2>/dev/null)" ] || die "/var/lib/libvirt is not empty: the lab will not hide it (it bind-mounts $d there)"
+  # Packages may have made empty directories there; files would be someone's libvirt state.
+  [ -z "$(find /var/lib/libvirt -mindepth 1 ! -type d -print -quit 2>/dev/null)" ] \
+    || die "/var/lib/libvirt holds files: the lab will not hide them (it bind-mounts $d there)"
   mkdir -p /var/lib/libvirt
   mount --bind "$d" /var/lib/libvirt
   log "local: $d bind-mounted on /var/lib/libvirt (NVRAM and swtpm state at their standard paths)"

@@ -13,7 +13,7 @@ export async function listAction(vmName: string, opts: EngineCliOptions): Promis
   await withEngine(opts, async (ctx) => {
     const vm = findVm(ctx.desired, vmName);
     const list = await ctx.storage.list(vm.hypervisor, vm.name);
-    const rows = list.map((b) => ({ id: b.id, size_bytes: b.manifest?.total_size_bytes ?? 0, method: b.manifest?.method, consistency: b.manifest?.consistency, verified: b.verification?.result ?? (b.manifest ? 'at backup' : 'no manifest'), verified_at: b.verification?.at }));
+    const rows = list.map((b) => ({ id: b.id, size_bytes: b.manifest?.total_size_bytes ?? 0, method: b.manifest?.method, consistency: b.manifest?.consistency, verified: b.corrupt?.length ? 'corrupt' : b.verification?.result ?? (b.manifest ? 'at backup' : 'no manifest'), verified_at: b.verification?.at, ...(b.corrupt?.length ? { problems: b.corrupt } : {}) }));
     const text = rows.length ? rows.map((r) => `${r.id}  ${fmt(r.size_bytes).padStart(10)}  ${r.consistency ?? '?'}  verified: ${r.verified}${r.verified_at ? ` (${r.verified_at})` : ''}`).join('\n') : `${vm.name} has no backups`;
     printResult(opts, rows, text);
     return EXIT.OK;

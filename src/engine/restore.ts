@@ -5,7 +5,8 @@
 // a failure at any step (copy, undefine, define, start) leaves the VM, its files and its
 // definition as they were.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { readRegularText } from '../adapters/storage/read-untrusted.js';
 import { dirname, join, posix } from 'node:path';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { acquireLock } from '../adapters/lock.js';
@@ -56,7 +57,7 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
       if (!v.ok) throw new Error(`backup ${o.backupId} failed verification, refusing to restore it: ${v.problems.join('; ')}`);
       return stored;
     }, log);
-    const xml = await readFile(join(b.dir, `${vm.name}.xml`), 'utf8');
+    const xml = await readRegularText(join(b.dir, `${vm.name}.xml`), 4 * 1024 * 1024); // storage is untrusted: no link, no FIFO, bounded
     const original = parseDomainXml(xml);
     const existing = (await host.virsh.list()).get(name);
     const keepIdentity = name === vm.name && o.kind !== 'test-restore';

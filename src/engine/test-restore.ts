@@ -39,7 +39,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOptions = {}): Promise<{ run: RunRecord; evidence: TestRestoreEvidence }> {
   const list = await ctx.storage.list(vm.hypervisor, vm.name);
-  const b = o.backupId ? list.find((x) => x.id === o.backupId) : list.filter((x) => x.verification?.result !== 'failed').at(-1);
+  const b = o.backupId ? list.find((x) => x.id === o.backupId) : list.filter((x) => !x.corrupt && x.verification?.result !== 'failed').at(-1);
   if (!b) throw new Error(o.backupId ? `no backup ${o.backupId} of ${vm.name}` : `${vm.name} has no backup to test`);
   const stamp = ctx.now().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
   const testName = `${vm.name}-restoretest-${stamp}`.slice(0, 64);

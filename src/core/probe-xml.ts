@@ -2,17 +2,12 @@
 // also logs to a file we name (the console probe reads that file; `virsh console` still works), and
 // a VM without a video device gets a plain VGA one so that `virsh screenshot` has a screen. A VM
 // that boots a kernel from host files gets them back only from the host's own live definition.
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { domainXmlNodes, type XmlNode } from './domain-xml.js';
 
-type Node = Record<string, unknown>;
+type Node = XmlNode;
 type Ordered = Node[];
-
-const OPTS = { ignoreAttributes: false, preserveOrder: true, attributeNamePrefix: '@_', parseTagValue: false, parseAttributeValue: false, trimValues: true, processEntities: true } as const;
-const parser = new XMLParser(OPTS);
-const builder = new XMLBuilder({ ...OPTS, format: true, suppressEmptyNode: true, indentBy: '  ' });
-
-const tagOf = (n: Node): string => Object.keys(n).find((k) => k !== ':@') ?? '';
-const kids = (n: Node): Ordered => (n[tagOf(n)] as Ordered) ?? [];
+// One XML setup for every domain rewrite (domain-xml.ts).
+const { parser, builder, tagOf, kids } = domainXmlNodes;
 
 export interface EvidenceDevices { xml: string; changes: string[] }
 

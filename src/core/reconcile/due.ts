@@ -1,6 +1,6 @@
 // When a VM's next backup is due and whether it is overdue, from its schedule and its last good
 // backup (Flux's interval logic, with the seed-002 schedule words).
-import type { Vm } from '../model.js';
+import type { SchedulerKind, Vm } from '../model.js';
 import { nextRuns } from '../schedule.js';
 import type { ObservedPoint } from './types.js';
 
@@ -17,12 +17,14 @@ export function lastGoodTime(points: readonly ObservedPoint[]): string | undefin
 
 /**
  * Overdue when the first scheduled run after the last good backup is more than `graceHours` in
- * the past. A VM with no good backup at all is due at once ("never").
+ * the past. A VM with no good backup at all is due at once ("never"), with no `nextDue`. Runs are
+ * predicted as `scheduler` (settings.scheduler) runs them across daylight-saving changes.
  */
-export function dueState(vm: Vm, points: readonly ObservedPoint[], now: string, timeZone: string, graceHours: number): Due {
+export function dueState(vm: Vm, points: readonly ObservedPoint[], now: string, timeZone: string, graceHours: number, scheduler: SchedulerKind = 'bacula'): Due {
   const last = lastGoodTime(points);
-  if (!last) return { overdue: true, never: true, nextDue: now };
-  const [next] = nextRuns(vm.schedule, last, 1, timeZone);
+  // Due at once; no date (a date of `now` would change on every pass and rewrite the status files).
+  if (!last) return { overdue: true, never: true };
+  const [next] = nextRuns(vm.schedule, last, 1, timeZone, scheduler);
   if (!next) return { overdue: false, never: false };
   const overdue = Date.parse(next) + graceHours * HOUR < Date.parse(now);
   return { nextDue: next, overdue, never: false };

@@ -1,0 +1,61 @@
+// Status commits that mean something: the real daemon, polling a bare remote every 50 ms with a
+// hypervisor that cannot be reached, commits status once and then stays quiet for 100 reconciles
+// (no bumped transition time, no storage jitter, no pass triggered by its own push).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
+
+/** A loopback port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('idle reconciles commit nothing', () => {
+  let root = '';
+  let repo: TestRepo | undefined;
+  let d: DaemonProc | undefined;
+  const reconciles = () => (d!.logs().match(/"msg":"reconcile done"/g) ?? []).length;
+  const statusCommits = async () => (await execa('git', ['--git-dir', repo!.bare, 'log', '--format=%s', 'main'])).stdout.split('\n').filter((s) => s.startsWith('status:')).length;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'vmb-idle-'));
+    const storage = join(root, 'storage');
+    await mkdir(storage, { recursive: true });
+    const src = join(root, 'seed');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'fleet.yaml'), [
+      'settings:',
+      `  storage_root: ${storage}`,
+      '  scheduler: cron',
+      `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
+      'hypervisors:',
+      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await closedPort()} }, storage_root: ${storage} }`,
+      'vms:',
+      '  - { name: app-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
+      '',
+    ].join('\n'));
+    repo = await makeRepo(src);
+  });
+  after(async () => { await d?.stop().catch(() => undefined); await repo?.cleanup(); await rm(root, { recursive: true, force: true }); });
+
+  test('after the first status commit, 100 more reconciles push none', async () => {
+    const stateDir = join(root, 'state');
+    d = await startDaemon(repo!.bare, stateDir, ['--poll', '0.05']);
+    await waitFor('first status commit', async () => (await statusCommits()) >= 1, 60_000).catch((e: Error) => { throw new Error(`${e.message}\n${d!.logs().slice(-3000)}`); });
+    const first = await statusCommits();
+    const from = reconciles();
+    await waitFor('100 more reconciles', async () => reconciles() >= from + 100, 180_000, 200).catch((e: Error) => { throw new Error(`${e.message} (${reconciles() - from} done)\n${d!.logs().slice(-2000)}`); });
+    assert.equal(await statusCommits(), first, `status commits during 100 idle reconciles:\n${(await execa('git', ['--git-dir', repo!.bare, 'log', '-p', '-2', '--format=%s', 'main'])).stdout.slice(0, 3000)}`);
+    assert.equal(first, 1, 'one status commit for the first pass');
+  });
+});

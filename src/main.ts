@@ -12,6 +12,7 @@ import { registerPrune } from './cli/prune.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
+import { errorCode, jsonError, wantsJson } from './app/json-error.js';
 
 export function buildProgram(): Command {
   const program = new Command('vmbackup')
@@ -30,15 +31,28 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A reader that went away (`vmbackup plan --help | head -1`) ends the run quietly, as other CLIs do. */
+function quietOnEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+    throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  quietOnEpipe();
+  const json = wantsJson(argv.slice(2));
   try {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
+      if (json && e.exitCode !== 0) process.stdout.write(jsonError('USAGE', e.message.replace(/^error: /, '')));
       return;
     }
-    process.stderr.write(`vmbackup: ${defaultVault.scrub(e instanceof Error ? e.message : String(e))}\n`);
+    const message = defaultVault.scrub(e instanceof Error ? e.message : String(e));
+    if (json) process.stdout.write(jsonError(errorCode(e), message));
+    process.stderr.write(`vmbackup: ${message}\n`);
     process.exitCode = EXIT.ERROR;
   }
 }

@@ -4,6 +4,7 @@ import { EXIT } from './exit-codes.js';
 import type { EngineCliOptions } from './options.js';
 import type { EngineContext } from '../engine/context.js';
 import { setupEngine } from './engine-setup.js';
+import { jsonError } from './json-error.js';
 
 export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext) => Promise<number>): Promise<void> {
   let ctx: EngineContext | undefined;
@@ -12,6 +13,7 @@ export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext
     process.exitCode = await fn(ctx);
   } catch (e) {
     if (e instanceof LockedError) {
+      if (opts.json) process.stdout.write(jsonError('LOCKED', e.message));
       process.stderr.write(`vmbackup: ${e.message}\n`);
       process.exitCode = EXIT.BUSY;
       return;

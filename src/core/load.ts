@@ -2,14 +2,14 @@
 // Pure: the shell decides which files to read (working tree or a git revision).
 import { collect, err } from './collect.js';
 import type { DesiredState, Diagnostic } from './model.js';
-import { buildHypervisors, buildPolicies, buildVms } from './normalize.js';
+import { buildHypervisors, buildPolicies, buildVms, scheduleWordHint } from './normalize.js';
 import { normalizeSchedule } from './schedule.js';
 import { checkSchema } from './schema-check.js';
 import { checkSecretRefs } from './secret-refs.js';
 import { findCommentSecrets, findLiteralSecrets, hideSecretValues, stringAt } from './secrets-scan.js';
 import { buildSettings } from './settings.js';
 import { parseYamlFile, positionOf, type ParsedFile } from './yaml-source.js';
-import { fieldName } from './schema-check.js';
+import { fieldName, suggest } from './schema-check.js';
 import { refusedEntryDiagnostic, type RefusedKind } from './repo-entries.js';
 import { escapeTerminal } from './terminal-text.js';
 
@@ -36,8 +36,12 @@ export function isPolicyPath(path: string, statusPath = 'status'): boolean {
   return !(path === statusPath || path.startsWith(`${statusPath}/`));
 }
 
+/** Errors that only follow from another one; they are placed at their cause and listed after it. */
+const FOLLOW_ON = new Set(['VMB_NO_SCHEDULE', 'VMB_NO_RETENTION']);
+const rank = (d: Diagnostic): number => (FOLLOW_ON.has(d.code) ? 1 : 0);
+
 function byPosition(a: Diagnostic, b: Diagnostic): number {
-  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code);
+  return a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || rank(a) - rank(b) || a.code.localeCompare(b.code);
 }
 
 /** What one file contributes on its own: parse, schema and secret checks (no cross-file rules). */
@@ -102,12 +106,12 @@ export function loadPolicyRepo(files: readonly PolicyFileText[], cache?: LoadCac
   const hypervisors = buildHypervisors(collected, settings, collected.vms, diagnostics);
   const vms = buildVms(collected, settings, hypervisors, policies, diagnostics);
   if (settings.defaultPolicy && !policies.some((p) => p.name === settings.defaultPolicy)) {
-    diagnostics.push(err('VMB_UNKNOWN_POLICY', collected.settings.get('default_policy')!.ref, `settings.default_policy "${settings.defaultPolicy}" is not defined`, 'settings.default_policy'));
+    diagnostics.push(err('VMB_UNKNOWN_POLICY', collected.settings.get('default_policy')!.ref, `settings.default_policy "${settings.defaultPolicy}" is not defined${suggest(settings.defaultPolicy, policies.map((p) => p.name))}`, 'settings.default_policy'));
   }
   const digest = settings.notifications.slack?.digestSchedule;
   if (digest) {
     const r = normalizeSchedule(digest);
-    if ('error' in r) diagnostics.push(err('VMB_BAD_SCHEDULE', collected.settings.get('notifications')!.ref, `notifications.slack.digest_schedule "${digest}": ${r.error}`, 'settings.notifications.slack.digest_schedule'));
+    if ('error' in r) diagnostics.push(err('VMB_BAD_SCHEDULE', collected.settings.get('notifications')!.ref, `notifications.slack.digest_schedule "${digest}": ${r.error}${scheduleWordHint(digest)}`, 'settings.notifications.slack.digest_schedule'));
   }
   const shown = hideSecretValues(diagnostics, secretValues).sort(byPosition);
   return { ok: !shown.some((d) => d.severity === 'error'), desired: { settings, hypervisors, policies, vms }, diagnostics: shown };

@@ -8,7 +8,8 @@ import type { Diagnostic, Hypervisor, Method, Policy, Retention, Schedule, Setti
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
 import { parseProbe } from './probe.js';
-import { baculaRunLines, normalizeSchedule } from './schedule.js';
+import { baculaRunLines, normalizeSchedule, SCHEDULE_WORDS } from './schedule.js';
+import { suggest } from './schema-check.js';
 
 type Obj = Record<string, unknown>;
 const o = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
@@ -72,13 +73,19 @@ function retentionOf(it: RawItem, diags: Diagnostic[]): Retention | undefined {
   return out;
 }
 
+/** `; did you mean "weekly"?` for a misspelt schedule word (a cron expression gets no hint). */
+export function scheduleWordHint(spec: string): string {
+  const word = spec.trim().toLowerCase();
+  return /^[a-z-]+$/.test(word) ? suggest(word, Object.keys(SCHEDULE_WORDS)) : '';
+}
+
 /** Parses a schedule; with the Bacula scheduler it must also be expressible as Bacula Run lines. */
 function scheduleOf(it: RawItem, s: Settings, diags: Diagnostic[]): Schedule | undefined {
   const spec = it.data.schedule;
   if (typeof spec !== 'string') return undefined;
   const r = normalizeSchedule(spec);
   if ('error' in r) {
-    diags.push(err('VMB_BAD_SCHEDULE', refAt(it, ['schedule']), `schedule "${spec}": ${r.error}`, 'schedule'));
+    diags.push(err('VMB_BAD_SCHEDULE', refAt(it, ['schedule']), `schedule "${spec}": ${r.error}${scheduleWordHint(spec)}`, 'schedule'));
     return undefined;
   }
   if (s.scheduler === 'bacula') {
@@ -151,7 +158,7 @@ function pickPolicy(it: RawItem, labels: Record<string, string>, policies: Map<s
   const explicit = it.data.policy;
   if (typeof explicit === 'string') {
     const p = policies.get(explicit);
-    if (!p) diags.push(err('VMB_UNKNOWN_POLICY', refAt(it, ['policy']), `policy "${explicit}" is not defined`, 'policy'));
+    if (!p) diags.push(err('VMB_UNKNOWN_POLICY', refAt(it, ['policy']), `policy "${explicit}" is not defined${suggest(explicit, [...policies.keys()])}`, 'policy'));
     return p;
   }
   const matches = selectors.filter((x) => x.labels.every(([k, v]) => labels[k] === v)).map((x) => x.policy);
@@ -161,6 +168,15 @@ function pickPolicy(it: RawItem, labels: Record<string, string>, policies: Map<s
   }
   if (matches.length === 1) return matches[0];
   return s.defaultPolicy ? policies.get(s.defaultPolicy) : undefined;
+}
+
+/** Where the VM's missing policy is named (its `policy:` or settings.default_policy), when it names one that does not exist. */
+function missingPolicyCause(it: RawItem, c: Collected, s: Settings, policies: Map<string, Policy>): { ref: ReturnType<typeof refAt>; why: string } | undefined {
+  const explicit = it.data.policy;
+  if (typeof explicit === 'string') return policies.has(explicit) ? undefined : { ref: refAt(it, ['policy']), why: `its policy "${explicit}" is not defined` };
+  const at = c.settings.get('default_policy')?.ref;
+  if (s.defaultPolicy && at && !policies.has(s.defaultPolicy)) return { ref: at, why: `settings.default_policy "${s.defaultPolicy}" is not defined` };
+  return undefined;
 }
 
 export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies: Policy[], diags: Diagnostic[]): Vm[] {
@@ -176,11 +192,13 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
     if (!hvNames.has(hv)) diags.push(err('VMB_UNKNOWN_HYPERVISOR', refAt(it, ['hypervisor']), `hypervisor "${hv}" is not defined${hvs.length ? ` (known: ${hvs.map((h) => h.name).slice(0, 8).join(', ')}${hvs.length > 8 ? ', …' : ''})` : ''}`, 'hypervisor'));
     const labels = labelsOf(d.labels);
     const p = pickPolicy(it, labels, byName, selectors, s, diags);
+    const cause = p ? undefined : missingPolicyCause(it, c, s, byName);
     const schedule = scheduleOf(it, s, diags) ?? p?.schedule;
     const retention = retentionOf(it, diags) ?? p?.retention;
     const enabled = d.enabled !== false;
-    if (enabled && !schedule && typeof d.schedule !== 'string') diags.push(err('VMB_NO_SCHEDULE', it.ref, `VM "${name}" has no schedule: set schedule or reference a policy that has one`, 'schedule'));
-    if (enabled && !retention && d.retention === undefined && d.retention_weeks === undefined) diags.push(err('VMB_NO_RETENTION', it.ref, `VM "${name}" has no retention: set retention/retention_weeks or reference a policy that has one`, 'retention'));
+    // When the policy it names is missing, these are follow-ons: placed at their cause, so they are listed right after it.
+    if (enabled && !schedule && typeof d.schedule !== 'string') diags.push(err('VMB_NO_SCHEDULE', cause?.ref ?? it.ref, `VM "${name}" has no schedule: ${cause ? `${cause.why}, so it has none from a policy` : 'set schedule or reference a policy that has one'}`, 'schedule'));
+    if (enabled && !retention && d.retention === undefined && d.retention_weeks === undefined) diags.push(err('VMB_NO_RETENTION', cause?.ref ?? it.ref, `VM "${name}" has no retention: ${cause ? `${cause.why}, so it has none from a policy` : 'set retention/retention_weeks or reference a policy that has one'}`, 'retention'));
     const pre: string[][] = [];
     (Array.isArray(d.pre_backup_commands) ? d.pre_backup_commands : []).forEach((cmd: unknown, i: number) => {
       const r = splitCommand(cmd as string | string[]);

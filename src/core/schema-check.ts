@@ -60,8 +60,11 @@ function messageFor(e: ErrorObject, data: unknown): { text: string; extraPath?: 
       return { text: `unknown key "${key}"${suggest(key, known)}`, extraPath: key, atKey: true };
     }
     case 'enum': {
+      // The bad value is named (unless it looks like a secret) with the nearest allowed one: the list is short, so always suggest.
       const allowed = (parent.enum ?? []).map(String);
-      return { text: `must be one of ${allowed.join(', ')}${typeof data === 'string' && !looksLikeSecret(data) ? suggest(data, allowed) : ''}` };
+      if (typeof data !== 'string') return { text: `must be one of ${allowed.join(', ')}` };
+      if (looksLikeSecret(data)) return { text: `must be one of ${allowed.join(', ')}; ${show(data)}` };
+      return { text: `${show(data)} is not one of ${allowed.join(', ')}${allowed.length ? `; did you mean "${closest(data.toLowerCase(), allowed)}"?` : ''}` };
     }
     case 'required':
       return { text: `missing required key "${(e.params as { missingProperty: string }).missingProperty}"` };

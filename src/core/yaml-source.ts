@@ -3,7 +3,7 @@
 // while parsing, never by hanging. Positions are lazy: a parsed file keeps its text, JS value,
 // line table and the few offsets every load needs (each top-level list item, each settings key);
 // the yaml Document is dropped and re-parsed only when a diagnostic needs a deeper position.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './model.js';
 
 export const LIMITS = {
@@ -68,6 +68,19 @@ function diag(file: string, code: string, message: string, line = 1, col = 1): D
   return { code, severity: 'error', file, line, col, message };
 }
 
+/** `duplicate key "hypervisor" in one mapping`: the key found by the offset the parser reports. */
+function duplicateKeyMessage(doc: Document.Parsed, offset: number): string {
+  let key: unknown;
+  visit(doc, { Pair(_, pair) {
+    const k = pair.key as Node | null;
+    if (k && k.range?.[0] === offset) { key = isScalar(k) ? k.value : String(k); return visit.BREAK; }
+    return undefined;
+  } });
+  if (key === undefined) return 'duplicate key in one mapping';
+  const name = String(key);
+  return `duplicate key ${JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)} in one mapping`;
+}
+
 /** Parse one file; returns either the parsed file or diagnostics (never throws). */
 export function parseYamlFile(file: string, text: string): { parsed?: ParsedFile; diagnostics: Diagnostic[] } {
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -84,7 +97,7 @@ export function parseYamlFile(file: string, text: string): { parsed?: ParsedFile
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const code = e.code === 'DUPLICATE_KEY' ? 'VMB_YAML_DUPLICATE_KEY' : 'VMB_YAML_SYNTAX';
-    const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key in one mapping' : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const msg = e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(doc, e.pos[0]) : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     diagnostics.push(diag(file, code, msg, pos.line, pos.col));
   }
   if (diagnostics.length) return { diagnostics };

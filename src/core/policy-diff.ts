@@ -150,7 +150,7 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     const changes = before ? COMPARED.filter((f) => !same(before[f], after[f])).map((f) => ({ field: f, before: before[f], after: after[f] })) : [];
     if (changes.length) vmChanges.push({ vm: name, changes });
     if (!before || before.schedule.spec !== after.schedule.spec) {
-      schedules.push({ vm: name, before: before?.schedule.spec ?? null, after: after.schedule.spec, nextRuns: nextRuns(after.schedule, now, input.nextRunCount ?? 3, tz) });
+      schedules.push({ vm: name, before: before?.schedule.spec ?? null, after: after.schedule.spec, nextRuns: nextRuns(after.schedule, now, input.nextRunCount ?? 3, tz, head.desired.settings.scheduler) });
     }
     const points = input.restorePoints.get(name) ?? [];
     if (before && !same(before.retention, after.retention)) {

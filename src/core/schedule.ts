@@ -21,11 +21,12 @@
 // Bacula mapping: see schedule-bacula.ts (baculaRunLines, re-exported here).
 // cron.d mapping: the cron expression, plus a guard before the command for the filters:
 // biweekly `date +\%V | grep -q '[02468]$' &&`, monthly `[ "$(date +\%d)" -le 7 ] &&`.
-import { Cron, CronPattern } from 'croner';
+import { CronPattern } from 'croner';
 import type { Schedule } from './model.js';
 
-// schedule-bacula.ts imports parseCron/MONTHS/DAYS back; neither module uses the other at load time.
+// schedule-bacula.ts and schedule-runs.ts import parseCron/memo/MONTHS/DAYS back; neither module uses the other at load time.
 export { baculaRunLines } from './schedule-bacula.js';
+export { isoWeek, nextRuns } from './schedule-runs.js';
 
 type Filter = NonNullable<Schedule['filter']>;
 
@@ -122,78 +123,6 @@ function parseCronUncached(text: string): ParsedCron {
   } catch (e) {
     return { error: (e instanceof Error ? e.message : String(e)).replace(/^CronPattern: /, '') };
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Next runs
-
-const dateFormatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Calendar date (year, month 1-12, day) of an instant in a time zone. */
-function localDate(d: Date, timeZone: string): { y: number; m: number; day: number } {
-  let f = dateFormatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
-    dateFormatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
-  return { y: Number(parts.year), m: Number(parts.month), day: Number(parts.day) };
-}
-
-/** ISO-8601 week number (1-53) of a calendar date. */
-export function isoWeek(y: number, m: number, day: number): number {
-  const t = new Date(Date.UTC(y, m - 1, day));
-  const dow = (t.getUTCDay() + 6) % 7; // Monday = 0
-  t.setUTCDate(t.getUTCDate() - dow + 3); // Thursday of this week decides the year
-  const firstThursday = new Date(Date.UTC(t.getUTCFullYear(), 0, 4));
-  const ftDow = (firstThursday.getUTCDay() + 6) % 7;
-  firstThursday.setUTCDate(firstThursday.getUTCDate() - ftDow + 3);
-  return 1 + Math.round((t.getTime() - firstThursday.getTime()) / (7 * 86_400_000));
-}
-
-function passesFilter(s: Schedule, d: Date, timeZone: string): boolean {
-  if (!s.filter) return true;
-  const { y, m, day } = localDate(d, timeZone);
-  if (s.filter === 'even-iso-week') return isoWeek(y, m, day) % 2 === 0;
-  return day <= 7;
-}
-
-const runCache = new Map<string, string[]>();
-
-/**
- * The next `count` run times strictly after `fromIso`, as ISO strings (UTC, `…Z`), evaluated
- * in `timeZone`. `fromIso` should carry an offset or `Z`. Throws RangeError on an invalid
- * `fromIso` or a cron expression croner rejects (a Schedule from normalizeSchedule never is).
- */
-export function nextRuns(s: Schedule, fromIso: string, count: number, timeZone: string): string[] {
-  const from = new Date(fromIso);
-  if (Number.isNaN(from.getTime())) throw new RangeError(`nextRuns: invalid date "${fromIso}"`);
-  const parsed = parseCron(s.cron);
-  if ('error' in parsed) throw new RangeError(`nextRuns: schedule "${s.spec}": ${parsed.error}`);
-  // A plan asks for the same few schedules once per VM; croner's Cron is the costly part.
-  const key = `${parsed.cron}|${s.filter ?? ''}|${fromIso}|${count}|${timeZone}`;
-  return memo(runCache, key, () => computeRuns(s, parsed.cron, from, count, timeZone)).slice();
-}
-
-const cronJobs = new Map<string, Cron>();
-
-function computeRuns(s: Schedule, cron: string, from: Date, count: number, timeZone: string): string[] {
-  // croner's fixed-offset mode gives the same answers for UTC without its (slow) Intl lookups.
-  const zone = timeZone === 'UTC' || timeZone === 'Etc/UTC' ? { utcOffset: 0 } : { timezone: timeZone };
-  // One paused Cron per expression and zone: every VM's last backup differs (so the run memo
-  // misses), but the expressions repeat; nextRun(cursor) reads no other state.
-  const job = memo(cronJobs, `${cron}|${timeZone}`, () => new Cron(cron, { ...zone, paused: true, legacyMode: true }));
-  const out: string[] = [];
-  let cursor: Date = from;
-  // A filter keeps at least one run in five (even weeks: 1 in 2-3; first week: 1 in 4-5), so
-  // this bound only stops expressions that never match.
-  for (let guard = 0; out.length < count && guard < count * 10 + 100; guard++) {
-    const next = job.nextRun(cursor);
-    if (!next) break;
-    if (passesFilter(s, next, timeZone)) out.push(next.toISOString());
-    cursor = next;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

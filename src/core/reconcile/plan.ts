@@ -31,7 +31,7 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
     const points = stored?.points ?? [];
     const unknown = !host || !host.reachable;
     const missing = !unknown && !(vm.name in host.domains);
-    const due = dueState(vm, points, now, s.timeZone, s.overdueGraceHours);
+    const due = dueState(vm, points, now, s.timeZone, s.overdueGraceHours, s.scheduler);
     notes[vm.name] = { overdue: vm.enabled && due.overdue, ...(due.nextDue ? { nextDue: due.nextDue } : {}), unknown, missing };
     if (!vm.enabled) continue;
     if (missing) actions.push({ kind: 'report', what: 'missing', subject: vm.name, message: `VM ${vm.name} is in the repo but not on ${vm.hypervisor}` });

@@ -2,6 +2,7 @@
 // single-flight reconciler; SIGTERM stops taking work, lets the running cycle finish (a backup
 // in progress completes or is cleaned up), saves state and exits 0.
 import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch } from 'chokidar';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { alive } from '../adapters/lock.js';
 import { buildHttpApp } from '../adapters/http/app.js';
 import { listen } from '../adapters/http/listen.js';
 import { MetricsRegistry } from '../adapters/http/metrics-registry.js';
+import { processMetrics } from '../adapters/http/process-metrics.js';
 import { createSdNotifier } from '../adapters/http/sd-notify.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
@@ -68,8 +70,12 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   let seenHead: string | undefined;
   // One set of hypervisor connections per applied revision, reused by every cycle until it changes.
   let hosts: { revision: string; hosts: Hosts } | undefined;
+  let storageRoot: string | undefined; // settings.storage_root of the revision in force, for the storage_* metrics
   const hostsFor = async (revision: string, desired: DesiredState): Promise<Hosts> => {
     if (hosts?.revision === revision) return hosts.hosts;
+    // The fleet of a newly applied revision gets its series (counters at 0) before any backup runs.
+    metrics.setVms(desired.vms.map((v) => ({ name: v.name, hypervisor: v.hypervisor, ...(v.policy ? { policy: v.policy } : {}) })));
+    storageRoot = desired.settings.storageRoot;
     await hosts?.hosts.closeAll();
     hosts = { revision, hosts: new Hosts(desired) };
     return hosts.hosts;
@@ -99,6 +105,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
+      if (r.statuses) metrics.observeFleet(r.statuses);
       for (const run of await store.runs()) {
         if (run.status === 'running' || counted.has(run.id)) continue;
         counted.add(run.id);
@@ -119,7 +126,14 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const app = buildHttpApp({
     // A stable code only, never the errors' text (src/daemon/readiness.ts).
     readiness: () => readinessOf({ firstDone, ...readDaemonState(store) }),
-    metrics,
+    metrics: { render: () => metrics.scrape() },
+  // Storage use is state: read at scrape time, so it is current between reconciles.
+  metrics.onCollect(async () => {
+    if (!storageRoot) return;
+    const s = await statfs(storageRoot);
+    if (s.blocks > 0) metrics.setStorage({ usedBytes: (s.blocks - s.bavail) * s.bsize, totalBytes: s.blocks * s.bsize });
+  });
+  metrics.addFamilies(processMetrics());
     ...gitHookRoutes(secret, (reason) => { void co.request(reason); }),
     ...(o.webhookMaxBodyBytes ? { maxBodyBytes: o.webhookMaxBodyBytes } : {}),
     log,

@@ -8,6 +8,7 @@
 // every few minutes, so vmbackup_reconcile_duration_seconds is a histogram.
 import { DURATION_BUCKETS, emptyHistogram, labelKey, observe, renderExposition, type HistogramSeries, type Labels, type MetricFamily } from '../../core/metrics.js';
 import type { RunRecord } from '../store/state-store.js';
+import type { VmStatus } from '../../core/status-model.js';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
 const def = (type: Kind, help: string) => ({ type, help });
@@ -44,8 +45,13 @@ export interface VmInfo { name: string; hypervisor: string; policy?: string }
 interface Series { labels: Labels; value: number }
 const toSec = (iso: string): number => Date.parse(iso) / 1000;
 
+/** Runs at scrape time, before rendering: sets the values that are state (storage use, …). */
+export type Collector = () => void | Promise<void>;
+
 export class MetricsRegistry {
   private readonly values = new Map<MetricName, Map<string, Series>>();
+  private readonly collectors: Collector[] = [];
+  private readonly extra: (() => MetricFamily[])[] = [];
   private reconcile: HistogramSeries;
 
   constructor(opts: { version?: string; reconcileBuckets?: readonly number[] } = {}) {
@@ -69,6 +75,34 @@ export class MetricsRegistry {
         if (!this.series(c).has(labelKey({ vm: v.name }))) this.set(c, { vm: v.name }, 0);
       }
     }
+  }
+
+  /** The fleet as the last reconcile saw it: vm_info (and counters at 0) for every VM, vm_ready
+   *  from the Ready condition, and host_reachable per hypervisor (0 when one of its VMs could not
+   *  be observed because the host did not answer). Series of VMs and hypervisors gone are dropped. */
+  observeFleet(statuses: readonly VmStatus[]): void {
+    this.setVms(statuses.map((s) => ({ name: s.vm, hypervisor: s.hypervisor, ...(s.policy ? { policy: s.policy } : {}) })));
+    const reachable = new Map<string, boolean>();
+    for (const s of statuses) {
+      const ready = s.conditions.find((c) => c.type === 'Ready');
+      this.setVmReady(s.vm, ready?.status === 'True');
+      const down = ready?.reason === 'HostUnreachable';
+      reachable.set(s.hypervisor, (reachable.get(s.hypervisor) ?? true) && !down);
+    }
+    this.setHypervisors([...reachable.keys()]);
+    for (const [hv, ok] of reachable) this.setHostReachable(hv, ok);
+  }
+
+  /** A callback run on every scrape (see scrape()), in the order added. */
+  onCollect(fn: Collector): void { this.collectors.push(fn); }
+
+  /** Families outside the vmbackup catalogue (process_*, nodejs_*), rendered after it. */
+  addFamilies(fn: () => MetricFamily[]): void { this.extra.push(fn); }
+
+  /** The /metrics body after running the collectors; a failing collector leaves its last values. */
+  async scrape(): Promise<string> {
+    for (const c of this.collectors) { try { await c(); } catch { /* keep the previous values */ } }
+    return renderExposition([...this.families(), ...this.extra.flatMap((f) => f())]);
   }
 
   /** A finished backup run: counts it and, when it succeeded, sets the last-success gauges.

@@ -9,6 +9,7 @@ import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
 import { parseProbe } from './probe.js';
 import { baculaRunLines, normalizeSchedule, SCHEDULE_WORDS } from './schedule.js';
+import { scheduleDstNotes } from './schedule-dst.js';
 import { suggest } from './schema-check.js';
 
 type Obj = Record<string, unknown>;
@@ -94,6 +95,9 @@ function scheduleOf(it: RawItem, s: Settings, diags: Diagnostic[]): Schedule | u
       diags.push(err('VMB_BAD_SCHEDULE', refAt(it, ['schedule']), `schedule "${spec}" cannot be expressed for Bacula (settings.scheduler: bacula): ${b.error}`, 'schedule'));
       return undefined;
     }
+  }
+  for (const note of scheduleDstNotes(r.schedule, s.timeZone, s.scheduler)) {
+    diags.push({ ...err('VMB_SCHEDULE_DST', refAt(it, ['schedule']), `schedule "${spec}" ${note}`, 'schedule'), severity: 'warning' });
   }
   return r.schedule;
 }

@@ -4,6 +4,7 @@ import { parseListenAddress } from '../adapters/http/listen.js';
 import type { DaemonCliOptions } from './options.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { NotifierBridge } from '../daemon/notifier-bridge.js';
+import { safeSourceConfig } from '../adapters/git/safe-source.js';
 
 export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   const log = createLogger({ level: o.logLevel, destination: process.stdout });
@@ -17,6 +18,9 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   const limits = { maxConnections: num('--max-connections', o.maxConnections, 1), headersTimeoutMs: num('--header-timeout', o.headerTimeout, 1) * 1000, requestTimeoutMs: num('--request-timeout', o.requestTimeout, 1) * 1000 };
   if (limits.requestTimeoutMs < limits.headersTimeoutMs) throw new Error('--request-timeout must be at least --header-timeout');
   const listen = parsed ? { ...parsed, ...limits } : undefined;
+  // A local --repo owned by another user: git would refuse it as "dubious ownership" (safe-source.ts).
+  const gitGlobal = await safeSourceConfig(o.repo, o.stateDir);
+  if (gitGlobal) { process.env.GIT_CONFIG_GLOBAL = gitGlobal; log.info({ source: o.repo }, 'the source is owned by another user: trusted as git safe.directory (this path only)'); }
   const code = await runDaemon({
     source: o.repo, stateDir: o.stateDir, branch: o.branch, pollSec: Number(o.poll), ...(listen ? { listen } : {}),
     baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, cronFile: o.cronFile,

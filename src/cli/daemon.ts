@@ -27,6 +27,6 @@ export function registerDaemon(program: Command): void {
     .option('--once', 'run one reconcile and exit')
     .option('--stop-timeout <seconds>', 'on SIGTERM, wait this long for a running backup', '3600')
     .option('--log-level <level>', 'pino log level', process.env.VMBACKUP_LOG_LEVEL ?? 'info')
-    .addHelpText('after', '\nSignals: SIGHUP reconciles now; SIGTERM finishes the running cycle and exits 0.\nSecrets: VMBACKUP_WEBHOOK_SECRET or the systemd credential webhook-hmac-secret authenticates POST /hooks/git (X-Hub-Signature-256).\nExit status: 0 stopped cleanly, 1 could not start.')
+    .addHelpText('after', '\nSignals: SIGHUP reconciles now; SIGTERM finishes the running cycle and exits 0.\nSecrets: VMBACKUP_WEBHOOK_SECRET or the systemd credential webhook-hmac-secret authenticates POST /hooks/git (X-Hub-Signature-256).\nExit status: 0 stopped cleanly (with --once: the reconcile succeeded), 1 could not start (with --once: the reconcile failed, the revision was refused, or an action failed).')
     .action(async (opts: DaemonCliOptions) => (await import('../app/daemon-action.js')).daemonAction(opts));
 }

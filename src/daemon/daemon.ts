@@ -86,6 +86,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     digest?.timer.stop();
     digest = { key, timer: scheduleDigest({ schedule, ...(timeZone ? { timeZone } : {}), log, run: async () => { if (last) await notifier.digest?.(last.summary, last.statuses); } }) };
   };
+  // `--once`: whether that one reconcile failed, was refused, or had a failed action (exit 1).
+  let onceFailed = false;
   const cycle = async (reasons: string[]): Promise<void> => {
     if (stopping) return;
     log.info({ reasons }, 'reconcile');
@@ -100,12 +102,13 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
         ...(seenHead && reasons.every((x) => x === 'local change' || x.startsWith('webhook')) ? { seenHead } : {}),
       });
       seenHead = r.head;
+      onceFailed = r.errors.length > 0 || r.results.some((x) => !x.ok) || !r.appliedRevision;
       if (r.skipped) return;
       if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
+      if (r.statuses) metrics.observeFleet(r.statuses);
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
-      if (r.statuses) metrics.observeFleet(r.statuses);
       for (const run of await store.runs()) {
         if (run.status === 'running' || counted.has(run.id)) continue;
         counted.add(run.id);
@@ -115,18 +118,15 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       log.info({ revision: r.revision, applied: r.applied, actions: r.results.length, failed: r.results.filter((x) => !x.ok).length, statusCommit: r.statusCommit, ms: Math.round(r.ms) }, 'reconcile done');
     } catch (e) {
       seenHead = undefined; // a failed pass has not reconciled anything: the next trigger must
+      onceFailed = true;
       metrics.recordReconcile(0, false);
       log.error({ err: (e as Error).message }, 'reconcile failed; retrying on the next trigger');
     }
   };
   const co = new Coalescer(cycle);
-  if (o.once) { await co.request('once'); await hosts?.hosts.closeAll(); return 0; }
+  if (o.once) { await co.request('once'); await hosts?.hosts.closeAll(); return onceFailed ? 1 : 0; }
 
   const secret = secretLookup(env)({ env: 'VMBACKUP_WEBHOOK_SECRET' }) ?? secretLookup(env)({ credential: 'webhook-hmac-secret' }); // through the vault: scrubbed everywhere
-  const app = buildHttpApp({
-    // A stable code only, never the errors' text (src/daemon/readiness.ts).
-    readiness: () => readinessOf({ firstDone, ...readDaemonState(store) }),
-    metrics: { render: () => metrics.scrape() },
   // Storage use is state: read at scrape time, so it is current between reconciles.
   metrics.onCollect(async () => {
     if (!storageRoot) return;
@@ -134,6 +134,10 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     if (s.blocks > 0) metrics.setStorage({ usedBytes: (s.blocks - s.bavail) * s.bsize, totalBytes: s.blocks * s.bsize });
   });
   metrics.addFamilies(processMetrics());
+  const app = buildHttpApp({
+    // A stable code only, never the errors' text (src/daemon/readiness.ts).
+    readiness: () => readinessOf({ firstDone, ...readDaemonState(store) }),
+    metrics: { render: () => metrics.scrape() },
     ...gitHookRoutes(secret, (reason) => { void co.request(reason); }),
     ...(o.webhookMaxBodyBytes ? { maxBodyBytes: o.webhookMaxBodyBytes } : {}),
     log,

@@ -19,6 +19,7 @@
 // As in cron, when both day-of-month and day-of-week are restricted a day matches either one.
 //
 // Bacula mapping: see schedule-bacula.ts (baculaRunLines, re-exported here).
+// Next runs (plan, overdue): schedule-runs.ts (nextRuns, re-exported here); DST warnings: schedule-dst.ts.
 // cron.d mapping: the cron expression, plus a guard before the command for the filters:
 // biweekly `date +\%V | grep -q '[02468]$' &&`, monthly `[ "$(date +\%d)" -le 7 ] &&`.
 import { CronPattern } from 'croner';

@@ -1,6 +1,7 @@
 // The work behind `vmbackup plan` (loaded only when it runs).
 import { createLoadCache, formatDiagnostic } from '../core/load.js';
-import { formatPlanMarkdown, formatPlanText } from '../core/plan-format.js';
+import { formatInvalidMarkdown, formatPlanMarkdown, formatPlanText } from '../core/plan-format.js';
+import { jsonError } from './json-error.js';
 import { planPolicyChange, retentionChangedVms } from '../core/policy-diff.js';
 import { renderAll } from '../core/render.js';
 import { loadSnapshot, readRecordedRestorePoints } from './policy-source.js';
@@ -28,6 +29,9 @@ export async function planAction(opts: PlanOpts): Promise<void> {
   if (!head.load.ok) {
     for (const d of head.load.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     process.stderr.write(`plan: ${head.label} is invalid; nothing planned\n`);
+    // A broken PR still gets a useful comment (markdown) or a machine-readable error (json).
+    if (opts.format === 'markdown') process.stdout.write(formatInvalidMarkdown(base.label, head.label, head.load.diagnostics));
+    if (opts.format === 'json') process.stdout.write(jsonError('INVALID_POLICY', `${head.label} is invalid; nothing planned`, { diagnostics: head.load.diagnostics }));
     process.exitCode = EXIT.ERROR;
     return;
   }
@@ -39,6 +43,7 @@ export async function planAction(opts: PlanOpts): Promise<void> {
     head: { label: head.label, desired: head.load.desired, rendered: renderAll(head.load.desired, head.templates), templateOverrides: headTpl },
     restorePoints: points,
     now: now.toISOString(),
+    warnings: head.load.diagnostics.filter((d) => d.severity === 'warning'),
   });
   const text = opts.format === 'json' ? JSON.stringify(plan, null, 2) + '\n' : opts.format === 'markdown' ? formatPlanMarkdown(plan) : formatPlanText(plan);
   process.stdout.write(text);

@@ -1,6 +1,6 @@
 // Prints a PolicyPlan for people: plain text for terminals, Markdown for a PR comment.
 import type { PolicyPlan, RetentionChange } from './policy-diff.js';
-import type { Retention } from './model.js';
+import type { Diagnostic, Retention } from './model.js';
 import type { SafetyChange } from './safety-diff.js';
 import { escapeTerminal } from './terminal-text.js';
 
@@ -37,6 +37,15 @@ function safetyText(c: SafetyChange, code: (s: string) => string): string {
   return `${code(c.subject)} ${change}: ${c.why}`;
 }
 
+/** `would be refused: prunes 6 of 8 points of prod-db-01 (…)`: the daemon's mass-prune guard, said before the merge. */
+function refusalText(r: RetentionChange, code: (s: string) => string): string {
+  const x = r.refused!;
+  return `would be refused: prunes ${x.prunes} of ${x.points} points of ${code(r.vm)} (the mass-prune guard stops a pass deleting more than ${x.maxPercent}% of a VM's points; the daemon will not prune it until settings.allow_mass_prune: true or a smaller cut)`;
+}
+
+const where = (d: Diagnostic): string => `${d.file}:${d.line}:${d.col}`;
+const cutMark = (r: RetentionChange): string => (r.cut ? '⚠️ ' : '');
+
 function pruneLines(r: RetentionChange): string[] {
   return r.wouldPrune.map((x) => `${x.id} (${x.reasons.join('; ')})`);
 }
@@ -47,16 +56,18 @@ export function formatPlanText(p: PolicyPlan): string {
 }
 
 function planText(p: PolicyPlan): string {
-  if (!p.hasChanges) return `No changes. ${p.head} protects the same VMs as ${p.base} in the same way.\n`;
+  const warnings = p.warnings.map((d) => `warning: ${where(d)}: ${d.message} [${d.code}]`);
+  if (!p.hasChanges) return [`No changes. ${p.head} protects the same VMs as ${p.base} in the same way.`, ...warnings].join('\n') + '\n';
   const out: string[] = [`Plan: ${p.base} → ${p.head} (at ${p.now})`];
   for (const c of p.safety) out.push(`⚠ safety: ${safetyText(c, (s) => s)}`);
+  for (const r of p.retention) if (r.refused) out.push(`⚠ ${refusalText(r, (s) => s)}`);
   out.push(summaryLine(p), '');
   for (const v of p.gained) out.push(`+ ${v}: gains protection`);
   for (const v of p.lost) out.push(`- ${v}: loses protection (its backups stay until the removal grace period ends)`);
   for (const c of p.vmChanges) for (const f of c.changes) out.push(`~ ${c.vm}: ${f.field} ${show(f.before)} → ${show(f.after)}`);
-  for (const s of p.schedules) if (s.after) out.push(`~ ${s.vm}: schedule ${s.before ?? '(new)'} → ${s.after}; next runs ${s.nextRuns.map((t) => localTime(t, p.timeZone)).join(', ')}`);
+  for (const s of p.schedules) out.push(s.after ? `~ ${s.vm}: schedule ${s.before ?? '(new)'} → ${s.after}; next runs ${s.nextRuns.map((t) => localTime(t, p.timeZone)).join(', ')}` : `~ ${s.vm}: schedule ${s.before ?? '(none)'} → (no longer scheduled)`);
   for (const r of p.retention) {
-    out.push(`~ ${r.vm}: retention ${retentionText(r.before)} → ${retentionText(r.after)}`);
+    out.push(`~ ${r.vm}: ${cutMark(r)}retention ${retentionText(r.before)} → ${retentionText(r.after)}`);
     for (const l of pruneLines(r)) out.push(`    would prune ${l}`);
     for (const id of r.wouldKeep) out.push(`    would now keep ${id}`);
   }
@@ -65,6 +76,7 @@ function planText(p: PolicyPlan): string {
     for (const n of d.removed) out.push(`- ${k} ${n}`);
     for (const n of d.changed) out.push(`~ ${k} ${n}`);
   }
+  if (warnings.length) out.push('', ...warnings);
   for (const f of p.renderDiff) out.push('', f.patch.trimEnd());
   return out.join('\n') + '\n';
 }
@@ -76,7 +88,11 @@ export function formatPlanMarkdown(p: PolicyPlan): string {
 
 function planMarkdown(p: PolicyPlan): string {
   const out: string[] = [`### vmbackup plan: \`${p.base}\` → \`${p.head}\``, ''];
-  if (!p.hasChanges) return out.concat('No changes: the same VMs are protected in the same way.', '').join('\n');
+  if (!p.hasChanges) return out.concat('No changes: the same VMs are protected in the same way.', '', ...warningsMarkdown(p.warnings)).join('\n');
+  const refused = p.retention.filter((r) => r.refused);
+  if (refused.length) {
+    out.push('> [!CAUTION]', ...refused.map((r) => `> ⛔ ${refusalText(r, mdCode)}`), '');
+  }
   if (p.safety.length) {
     out.push('> [!WARNING]', '> **This change weakens safety checks.** Review these before merging:', '>');
     for (const c of p.safety) out.push(`> - ⚠ safety: ${safetyText(c, mdCode).replace(/\n/g, ' ')}`);
@@ -89,15 +105,15 @@ function planMarkdown(p: PolicyPlan): string {
     for (const v of p.lost) out.push(`| \`${v}\` | ⚠️ loses protection (backups kept for the removal grace period) |`);
     out.push('');
   }
-  const sched = p.schedules.filter((s) => s.after);
-  if (sched.length) {
+  // Every counted schedule change has its row (a VM that loses protection too).
+  if (p.schedules.length) {
     out.push('#### Schedules', '', '| VM | before | after | next runs |', '|---|---|---|---|');
-    for (const s of sched) out.push(`| \`${s.vm}\` | ${s.before ?? '—'} | ${s.after} | ${s.nextRuns.map((t) => localTime(t, p.timeZone)).join('<br>')} |`);
+    for (const s of p.schedules) out.push(`| \`${s.vm}\` | ${s.before ?? '—'} | ${s.after ?? '— (no longer scheduled)'} | ${s.nextRuns.length ? s.nextRuns.map((t) => localTime(t, p.timeZone)).join('<br>') : '—'} |`);
     out.push('');
   }
   if (p.retention.length) {
     out.push('#### Retention', '', '| VM | before | after | restore points that would be pruned |', '|---|---|---|---|');
-    for (const r of p.retention) out.push(`| \`${r.vm}\` | ${retentionText(r.before)} | ${retentionText(r.after)} | ${r.wouldPrune.length ? pruneLines(r).map((l) => `🗑️ ${l}`).join('<br>') : 'none'} |`);
+    for (const r of p.retention) out.push(`| ${cutMark(r)}\`${r.vm}\` | ${retentionText(r.before)} | ${retentionText(r.after)} | ${r.wouldPrune.length ? pruneLines(r).map((l) => `🗑️ ${l}`).join('<br>') : 'none'} |`);
     out.push('');
   }
   if (p.vmChanges.length) {
@@ -110,6 +126,27 @@ function planMarkdown(p: PolicyPlan): string {
     if (!d.added.length && !d.removed.length && !d.changed.length) continue;
     out.push(`#### ${title}`, '', ...d.added.map((n) => `- added \`${n}\``), ...d.removed.map((n) => `- removed \`${n}\``), ...d.changed.map((n) => `- changed \`${n}\``), '');
   }
+  out.push(...warningsMarkdown(p.warnings));
   for (const f of p.renderDiff) out.push(`<details><summary>Rendered <code>${f.path}</code></summary>`, '', '```diff', f.patch.trimEnd(), '```', '', '</details>', '');
   return out.join('\n');
+}
+
+/** The head's validation warnings as a list (empty when there are none). */
+function warningsMarkdown(warnings: readonly Diagnostic[]): string[] {
+  if (!warnings.length) return [];
+  return ['#### Validation warnings', '', ...warnings.map((d) => `- ${mdCode(where(d))}: ${d.message.replace(/\n/g, ' ')} (${mdCode(d.code)})`), ''];
+}
+
+/** The PR comment for a head that does not validate: every problem, so a broken PR still gets a useful comment. */
+export function formatInvalidMarkdown(base: string, head: string, diagnostics: readonly Diagnostic[]): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.length - errors;
+  const cell = (t: string): string => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const out = [
+    `### vmbackup plan: ${mdCode(base)} → ${mdCode(head)}`, '',
+    '> [!CAUTION]', `> **${mdCode(head)} is invalid: ${n(errors, 'error')}, ${n(warnings, 'warning')}.** Nothing was planned: fix these and push again.`, '',
+    '| where | severity | problem | code |', '|---|---|---|---|',
+    ...diagnostics.map((d) => `| ${mdCode(where(d))} | ${d.severity} | ${cell(d.message)} | ${mdCode(d.code)} |`), '',
+  ];
+  return escapeTerminal(out.join('\n'));
 }

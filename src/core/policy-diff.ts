@@ -1,14 +1,18 @@
 // The pull-request plan: what a policy change would do, as data (Terraform's plan, for backups).
 // Pure: both desired states, the recorded restore points, the rendered files and `now` come in.
-import type { DesiredState, RenderedFile, Retention, RestorePoint, Vm } from './model.js';
+import type { DesiredState, Diagnostic, RenderedFile, Retention, RestorePoint, Settings, Vm } from './model.js';
+import { massPruneRefused } from './prune-guard.js';
 import { decideRetention } from './retention.js';
+import { parseDuration } from './retention-duration.js';
 import { nextRuns } from './schedule.js';
 import { unifiedDiff } from './text-diff.js';
 import { safetyChanges, type SafetyChange } from './safety-diff.js';
 
 export interface FieldChange { field: string; before: unknown; after: unknown }
 export interface PruneChange { vm: string; id: string; reasons: string[] }
-export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[] }
+/** The mass-prune guard would refuse the VM's next prune: `prunes` of its `points` recorded restore points. */
+export interface PruneRefusal { prunes: number; points: number; maxPercent: number }
+export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[]; /** It keeps less than before (a count lowered or dropped, keep_within shortened) or prunes a recorded point. */ cut: boolean; refused?: PruneRefusal }
 export interface ScheduleChange { vm: string; before: string | null; after: string | null; nextRuns: string[] }
 
 export interface PolicyPlan {
@@ -27,6 +31,8 @@ export interface PolicyPlan {
   renderDiff: { path: string; patch: string }[];
   /** Changes that weaken a safety net (see safety-diff.ts), printed first. */
   safety: SafetyChange[];
+  /** The head's validation warnings (not changes: they do not set hasChanges). */
+  warnings: Diagnostic[];
   hasChanges: boolean;
 }
 
@@ -44,6 +50,8 @@ export interface PlanInput {
   restorePoints: ReadonlyMap<string, readonly RestorePoint[]>;
   now: string;
   nextRunCount?: number;
+  /** The head's validation warnings, listed in the plan. */
+  warnings?: readonly Diagnostic[];
 }
 
 const protectedVms = (d: DesiredState): Map<string, Vm> => new Map(d.vms.filter((v) => v.enabled).map((v) => [v.name, v]));
@@ -98,16 +106,18 @@ function namedDiff<T extends { name: string; source?: unknown }>(a: readonly T[]
 }
 
 /** Restore points a retention change would newly prune (pruned after, kept before). */
-function pruneDelta(vm: string, points: readonly RestorePoint[], before: Retention, after: Retention, now: string, timeZone: string): { wouldPrune: PruneChange[]; wouldKeep: string[] } {
+function pruneDelta(vm: string, points: readonly RestorePoint[], before: Retention, after: Retention, now: string, timeZone: string): { wouldPrune: PruneChange[]; wouldKeep: string[]; prunes: number } {
   const beforeDecisions = new Map(decideRetention(points, before, { now, timeZone }).map((d) => [d.id, d]));
   const wouldPrune: PruneChange[] = [];
   const wouldKeep: string[] = [];
+  let prunes = 0;
   for (const d of decideRetention(points, after, { now, timeZone })) {
+    if (d.action === 'prune') prunes++;
     const was = beforeDecisions.get(d.id)?.action ?? 'keep';
     if (d.action === 'prune' && was === 'keep') wouldPrune.push({ vm, id: d.id, reasons: d.reasons });
     if (d.action === 'keep' && was === 'prune') wouldKeep.push(d.id);
   }
-  return { wouldPrune: wouldPrune.sort((x, y) => x.id.localeCompare(y.id)), wouldKeep: wouldKeep.sort() };
+  return { wouldPrune: wouldPrune.sort((x, y) => x.id.localeCompare(y.id)), wouldKeep: wouldKeep.sort(), prunes };
 }
 
 function diffRendered(base: readonly RenderedFile[], head: readonly RenderedFile[], baseLabel: string, headLabel: string): { path: string; patch: string }[] {
@@ -135,6 +145,19 @@ export function retentionChangedVms(base: DesiredState, head: DesiredState): Set
   return out;
 }
 
+const COUNTS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
+const withinMs = (r: Retention): number => (r.keepWithin === undefined ? 0 : (parseDuration(r.keepWithin) as { ms?: number }).ms ?? 0);
+
+/** Whether a retention keeps less than another by some rule (whatever the recorded points). */
+function keepsLess(before: Retention, after: Retention): boolean {
+  return COUNTS.some((k) => (after[k] ?? 0) < (before[k] ?? 0)) || withinMs(after) < withinMs(before);
+}
+
+/** What the daemon's guard (prune-guard.ts) would say about the VM's next prune under the head's settings. */
+function refusal(prunes: number, points: number, s: Pick<Settings, 'allowMassPrune' | 'maxPruneShare'>): { refused?: PruneRefusal } {
+  return massPruneRefused(prunes, points, s) ? { refused: { prunes, points, maxPercent: Math.round(s.maxPruneShare * 100) } } : {};
+}
+
 export function planPolicyChange(input: PlanInput): PolicyPlan {
   const { base, head, now } = input;
   const tz = head.desired.settings.timeZone;
@@ -154,7 +177,8 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     }
     const points = input.restorePoints.get(name) ?? [];
     if (before && !same(before.retention, after.retention)) {
-      retention.push({ vm: name, before: before.retention, after: after.retention, ...pruneDelta(name, points, before.retention, after.retention, now, tz) });
+      const { prunes, ...delta } = pruneDelta(name, points, before.retention, after.retention, now, tz);
+      retention.push({ vm: name, before: before.retention, after: after.retention, ...delta, cut: delta.wouldPrune.length > 0 || keepsLess(before.retention, after.retention), ...refusal(prunes, points.length, head.desired.settings) });
     }
   }
   for (const name of lost) schedules.push({ vm: name, before: bv.get(name)!.schedule.spec, after: null, nextRuns: [] });
@@ -167,5 +191,5 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     + hypervisors.added.length + hypervisors.removed.length + hypervisors.changed.length
     + policies.added.length + policies.removed.length + policies.changed.length > 0
     || !same({ ...base.desired.settings, source: null }, { ...head.desired.settings, source: null });
-  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, safety, hasChanges };
+  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, safety, warnings: [...(input.warnings ?? [])], hasChanges };
 }

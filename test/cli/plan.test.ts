@@ -53,7 +53,9 @@ describe('vmbackup plan against a real git repo with a bare remote', () => {
     const r = await vmbackup(['plan', '--repo', repo.work, '--base', 'origin/main', '--format', 'markdown', '--now', NOW]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stdout, /^### vmbackup plan: `origin\/main \([0-9a-f]{12}\)` → `working tree`/);
-    assert.match(r.stdout, /\| `prod-db-01` \| keep_within=8w \| keep_within=4w \| 🗑️ 2026-10-03-170015/);
+    assert.match(r.stdout, /\| ⚠️ `prod-db-01` \| keep_within=8w \| keep_within=4w \| 🗑️ 2026-10-03-170015/);
+    assert.match(r.stdout, /> ⛔ would be refused: prunes 4 of 8 points of `prod-db-01`/);
+    assert.match(r.stdout, /\| `dev-test-vm` \| biweekly \| — \(no longer scheduled\) \| — \|/);
     assert.match(r.stdout, /\| `dev-test-vm` \| ⚠️ loses protection/);
     assert.match(r.stdout, /```diff\n/);
   });

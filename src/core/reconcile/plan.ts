@@ -5,6 +5,7 @@ import { decideRetention } from '../retention.js';
 import { dueState, retryAfter } from './due.js';
 import { pickTestRestores } from './pick-tests.js';
 import type { Action, Observed, ReconcileOptions, ReconcilePlan } from './types.js';
+import { massPruneRefused } from '../prune-guard.js';
 
 const DAY = 86_400_000;
 
@@ -80,14 +81,14 @@ function pruneActions(desired: DesiredState, observed: Observed, now: string, o:
     const decisions = decideRetention(st.points, retention!, { now, timeZone: desired.settings.timeZone });
     const prunes = decisions.filter((d) => d.action === 'prune');
     if (!prunes.length) continue;
-    if (!o.allowMassPrune && prunes.length > 1 && prunes.length / st.points.length > o.maxPruneShare) {
+    if (massPruneRefused(prunes.length, st.points.length, o)) {
       refused.push({ kind: 'report', what: 'prune-refused', subject: name, message: `retention would delete ${prunes.length} of ${name}'s ${st.points.length} backups (more than ${Math.round(o.maxPruneShare * 100)}%); set settings.allow_mass_prune: true to allow it` });
       continue;
     }
     for (const d of prunes) out.push({ kind: 'prune', vm: name, hypervisor: st.hypervisor, id: d.id, reasons: d.reasons });
   }
   const pruneCount = out.filter((a) => a.kind === 'prune').length;
-  if (!o.allowMassPrune && pruneCount > 1 && total > 0 && pruneCount / total > o.maxPruneShare) {
+  if (massPruneRefused(pruneCount, total, o)) {
     return [...out.filter((a) => a.kind !== 'prune'), ...refused, { kind: 'report', what: 'prune-refused', subject: '(fleet)', message: `this pass would delete ${pruneCount} of ${total} backups (more than ${Math.round(o.maxPruneShare * 100)}%); nothing pruned; set settings.allow_mass_prune: true to allow it` }];
   }
   return [...out, ...refused];

@@ -40,7 +40,8 @@ function quietOnEpipe(): void {
 }
 
 async function main(argv: string[]): Promise<void> {
-  quietOnEpipe();
+  // Not the daemon: a closed log pipe there must fail the service (so systemd restarts it), not end it cleanly.
+  if (argv[2] !== 'daemon') quietOnEpipe();
   const json = wantsJson(argv.slice(2));
   try {
     await buildProgram().parseAsync(argv);

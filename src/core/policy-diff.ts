@@ -167,12 +167,14 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
   const lost = [...bv.keys()].filter((k) => !hv.has(k)).sort();
   const vmChanges: PolicyPlan['vmChanges'] = [];
   const schedules: ScheduleChange[] = [];
+  // A new time zone or scheduler moves every run although no schedule text changed.
+  const clockMoved = base.desired.settings.timeZone !== tz || base.desired.settings.scheduler !== head.desired.settings.scheduler;
   const retention: RetentionChange[] = [];
   for (const [name, after] of [...hv.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const before = bv.get(name);
     const changes = before ? COMPARED.filter((f) => !same(before[f], after[f])).map((f) => ({ field: f, before: before[f], after: after[f] })) : [];
     if (changes.length) vmChanges.push({ vm: name, changes });
-    if (!before || before.schedule.spec !== after.schedule.spec) {
+    if (!before || before.schedule.spec !== after.schedule.spec || clockMoved) {
       schedules.push({ vm: name, before: before?.schedule.spec ?? null, after: after.schedule.spec, nextRuns: nextRuns(after.schedule, now, input.nextRunCount ?? 3, tz, head.desired.settings.scheduler) });
     }
     const points = input.restorePoints.get(name) ?? [];

@@ -78,6 +78,15 @@ describe('plan: warnings, schedules and errors', () => {
     assert.match(md, /#### Schedules\n\n\| VM \| before \| after \| next runs \|\n\|---\|---\|---\|---\|\n\| `dev-test-vm` \| biweekly \| — \(no longer scheduled\) \| — \|/);
   });
 
+  test('a new time zone lists every VM in the Schedules table (their runs move)', () => {
+    const base = makeDesired();
+    const head = structuredClone(base);
+    head.settings.timeZone = 'UTC';
+    const plan = planPolicyChange({ base: { label: 'main', desired: base, rendered: [] }, head: { label: 'pr', desired: head, rendered: [] }, restorePoints: new Map(), now: NOW });
+    assert.equal(plan.schedules.length, head.vms.filter((v) => v.enabled).length);
+    assert.match(formatPlanMarkdown(plan), /#### Schedules\n[\s\S]*\| `prod-db-01` \| weekly \| weekly \| Sat 2026-11-28 12:00 UTC/);
+  });
+
   test('errors print as a markdown comment', () => {
     const err: Diagnostic = { code: 'VMB_UNKNOWN_POLICY', severity: 'error', file: 'vms/a.yaml', line: 4, col: 13, message: 'policy "standrad" is not defined; did you mean "standard"?' };
     const md = formatInvalidMarkdown('main (abc)', 'working tree', [err, warning]);

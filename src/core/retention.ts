@@ -161,6 +161,10 @@ function quotaReasons(good: readonly Entry[], rules: Retention, timeZone: string
       lastBucket = bucket;
       left--;
     }
+    // restic ≥ 0.17: a period rule whose count is not used up also keeps the oldest good point,
+    // so a young history is kept whole rather than cut at the first period it reaches.
+    const oldest = good.at(-1);
+    if (left > 0 && oldest !== undefined && !(reasons.get(oldest) ?? []).some((r) => r.startsWith(`${rule.name} `))) add(oldest, `${rule.name} oldest (${rules[rule.key]} not reached)`);
   }
 
   if (rules.keepWithin !== undefined) {

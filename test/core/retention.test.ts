@@ -25,6 +25,20 @@ const HELD = 'newest backup not good: pruning held';
 const cases: Case[] = [
   { name: 'no points', points: [], rules: { keepLast: 3 }, expectKeep: [] },
   {
+    name: 'restic >= 0.17: a period rule whose count is not used up also keeps the oldest good point',
+    points: [g('a', '2026-02-14T10:00'), g('b', '2026-02-14T08:00'), g('c', '2026-02-14T06:00')],
+    rules: { keepMonthly: 6 },
+    expectKeep: ['a', 'c'],
+    expectReasons: { a: [NEWEST, 'keep_monthly 2026-02'], b: ['no keep rule matched'], c: ['keep_monthly oldest (6 not reached)'] },
+  },
+  {
+    name: 'the oldest is not kept twice by one rule, and keep_last never adds it',
+    points: [g('a', '2026-02-14T10:00'), g('b', '2026-02-13T10:00'), g('c', '2026-02-12T10:00')],
+    rules: { keepDaily: 5, keepLast: 1 },
+    expectKeep: ['a', 'b', 'c'],
+    expectReasons: { c: ['keep_daily 2026-02-12'] },
+  },
+  {
     name: 'no rules: only the newest good point survives',
     points: [g('a', '2026-02-14T10:00'), g('b', '2026-02-13T10:00'), g('c', '2026-02-12T10:00')],
     rules: {},

@@ -13,6 +13,20 @@ export const FILESET_NAME = 'vmbackup-none';
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The daemon's default state directory (`vmbackup daemon --state-dir`). */
+export const DEFAULT_STATE_DIR = '/var/lib/vmbackup';
+
+/**
+ * The state directory scheduled runs pass as `--state-dir`, so they share the daemon's locks and
+ * run history: the parent of `repo_path` when that is the daemon's checkout (`<state-dir>/repo`),
+ * else the daemon's default.
+ */
+export function stateDirOfRepoPath(repoPath: string): string {
+  const trimmed = repoPath.replace(/\/+$/, '');
+  const m = /^(.*)\/repo$/.exec(trimmed);
+  return m && m[1] ? m[1] : DEFAULT_STATE_DIR;
+}
+
 /** Enabled VMs in run order: priority, then name. */
 export function enabledVmsInOrder(d: DesiredState): Vm[] {
   return d.vms.filter((v) => v.enabled).sort((a, b) => a.priority - b.priority || cmp(a.name, b.name));
@@ -78,6 +92,7 @@ export function baculaView(d: DesiredState): Record<string, unknown> {
     timeZone: commentText(d.settings.timeZone),
     command: b.command,
     repoPath: b.repoPath,
+    stateDir: stateDirOfRepoPath(b.repoPath),
     director: {
       name: b.directorName,
       address: b.directorAddress,
@@ -136,6 +151,7 @@ export function cronView(d: DesiredState): Record<string, unknown> {
     user: c.user,
     command: c.command,
     repoPath: c.repoPath,
+    stateDir: stateDirOfRepoPath(c.repoPath),
     entries,
     desired: d,
   };

@@ -77,10 +77,10 @@ describe('renderBacula', () => {
     const job = resource(conf, 'Job', 'backup-vm-prod-db-01')!;
     const scripts = [...job.matchAll(/ {2}RunScript \{\n([\s\S]*?)\n {2}\}/g)].map((m) => m[1]!.split('\n').map((l) => l.trim()));
     assert.deepEqual(scripts, [
-      ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup check prod-db-01 --repo /var/lib/vmbackup/repo"'],
-      ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup backup prod-db-01 --repo /var/lib/vmbackup/repo --bacula-job-id %i"'],
-      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = No', 'Command = "/usr/bin/vmbackup verify prod-db-01 --latest --repo /var/lib/vmbackup/repo"'],
-      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = Yes', 'Command = "/usr/bin/vmbackup notify prod-db-01 --job-id %i --job-status %e --repo /var/lib/vmbackup/repo"'],
+      ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup check prod-db-01 --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
+      ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup backup prod-db-01 --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup --bacula-job-id %i"'],
+      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = No', 'Command = "/usr/bin/vmbackup verify prod-db-01 --latest --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
+      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = Yes', 'Command = "/usr/bin/vmbackup notify prod-db-01 --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
     ]);
   });
 
@@ -125,7 +125,7 @@ describe('renderBacula', () => {
     const job = resource(out, 'Job', 'backup-vm-prod-db-01')!;
     assert.match(job, /^ {2}Description = "VM prod-db-01 on hypervisor-01, quiesce, policy critical: Critical \\"tier 0\\" \\\\ DB second line"$/m);
     // The path has a blank, so it is one Bacula argv word in '…'; then " and \ are escaped for the config string.
-    assert.ok(job.includes(String.raw`    Command = "'/opt/my \"tools\"\\bin/vmbackup' check prod-db-01 --repo '/srv/policy repo/100%%'"`), job);
+    assert.ok(job.includes(String.raw`    Command = "'/opt/my \"tools\"\\bin/vmbackup' check prod-db-01 --repo '/srv/policy repo/100%%' --state-dir /var/lib/vmbackup"`), job);
     assert.ok(job.includes(String.raw`--bacula-job-id %i"`));
   });
 
@@ -170,10 +170,10 @@ describe('renderCron', () => {
     for (const l of ['SHELL=/bin/sh', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'MAILTO=""', 'CRON_TZ=Europe/Berlin']) assert.ok(lines.includes(l), l);
     const entries = lines.filter((l) => /^[0-9*]/.test(l));
     assert.deepEqual(entries, [
-      "0 12 * * 6 root date +\\%V | grep -q '[02468]$' && /usr/bin/vmbackup backup --schedule biweekly --repo /var/lib/vmbackup/repo",
-      '30 1 * * 1-5 root /usr/bin/vmbackup backup --schedule cron-30_1_x_x_1-5 --repo /var/lib/vmbackup/repo',
-      '0 12 * * 6 root [ "$(date +\\%d)" -le 7 ] && /usr/bin/vmbackup backup --schedule monthly --repo /var/lib/vmbackup/repo',
-      '0 12 * * 6 root /usr/bin/vmbackup backup --schedule weekly --repo /var/lib/vmbackup/repo',
+      "0 12 * * 6 root date +\\%V | grep -q '[02468]$' && /usr/bin/vmbackup backup --schedule biweekly --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup",
+      '30 1 * * 1-5 root /usr/bin/vmbackup backup --schedule cron-30_1_x_x_1-5 --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup',
+      '0 12 * * 6 root [ "$(date +\\%d)" -le 7 ] && /usr/bin/vmbackup backup --schedule monthly --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup',
+      '0 12 * * 6 root /usr/bin/vmbackup backup --schedule weekly --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup',
     ]);
     const weeklyComment = lines[lines.indexOf(entries[3]!) - 1];
     assert.equal(weeklyComment, '# weekly: Saturday 12:00: prod-db-01, asav-firewall-01, web-server-01');
@@ -191,7 +191,7 @@ describe('renderCron', () => {
     const d = makeDesired({ scheduler: 'cron' });
     d.settings.cron.command = "/opt/it's/vmbackup";
     d.settings.cron.repoPath = '/srv/repo 100%';
-    assert.match(cronText(d), /^0 12 \* \* 6 root '\/opt\/it'\\''s\/vmbackup' backup --schedule weekly --repo '\/srv\/repo 100\\%'$/m);
+    assert.match(cronText(d), /^0 12 \* \* 6 root '\/opt\/it'\\''s\/vmbackup' backup --schedule weekly --repo '\/srv\/repo 100\\%' --state-dir \/var\/lib\/vmbackup$/m);
   });
 
   it('refuses a cron user or time zone that would break the file', () => {

@@ -94,10 +94,10 @@ describe('bacula-dir accepts the rendered config', () => {
       assert.equal(j.Schedule, schedule);
       const rs = (j.Runscript as RunScript[]).map((r) => [r.RunsWhen, r.RunsOnClient, r.RunsOnFailure ?? false, r.Command]);
       assert.deepEqual(rs, [
-        ['Before', false, false, `/usr/bin/vmbackup check ${vm} --repo /var/lib/vmbackup/repo`],
-        ['Before', false, false, `/usr/bin/vmbackup backup ${vm} --repo /var/lib/vmbackup/repo --bacula-job-id %i`],
-        ['After', false, false, `/usr/bin/vmbackup verify ${vm} --latest --repo /var/lib/vmbackup/repo`],
-        ['After', false, true, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status %e --repo /var/lib/vmbackup/repo`],
+        ['Before', false, false, `/usr/bin/vmbackup check ${vm} --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
+        ['Before', false, false, `/usr/bin/vmbackup backup ${vm} --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup --bacula-job-id %i`],
+        ['After', false, false, `/usr/bin/vmbackup verify ${vm} --latest --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
+        ['After', false, true, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
       ]);
     }
     assert.equal((resources(all, 'Director')[0] as { MaximumConcurrentJobs: number }).MaximumConcurrentJobs, 1);
@@ -140,7 +140,7 @@ describe('bacula-dir accepts the rendered config', () => {
     const job = resources(bdirjson(conf), 'Job').find((j) => j.Name === 'backup-vm-prod-db-01')!;
     assert.equal(job.Description, 'VM prod-db-01 on hypervisor-01, quiesce, policy critical: Critical "tier 0" \\ DB');
     // As Bacula stores it: argv words in '…', % doubled (Bacula turns %% into % when it runs the command).
-    assert.equal((job.Runscript as RunScript[])[1]!.Command, `'/opt/my "tools"\\bin/vmbackup' backup prod-db-01 --repo '/srv/policy repo/100%%' --bacula-job-id %i`);
+    assert.equal((job.Runscript as RunScript[])[1]!.Command, `'/opt/my "tools"\\bin/vmbackup' backup prod-db-01 --repo '/srv/policy repo/100%%' --state-dir /var/lib/vmbackup --bacula-job-id %i`);
   });
 });
 

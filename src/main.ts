@@ -9,6 +9,7 @@ import { registerRestore } from './cli/restore.js';
 import { registerDaemon } from './cli/daemon.js';
 import { registerStatus } from './cli/status.js';
 import { registerPrune } from './cli/prune.js';
+import { registerInit } from './cli/init.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDaemon(program);
   registerStatus(program);
   registerPrune(program);
+  registerInit(program);
   return program;
 }
 

@@ -24,20 +24,23 @@ export async function statusAction(o: { repo: string; stateDir?: string; json?: 
   const daemon = await StateStore.open(stateDir).then(readDaemonState).catch(() => undefined);
   const rows = vms.map((v) => {
     const ready = v.conditions?.find((c) => c.type === 'Ready');
-    return { vm: v.vm, hypervisor: v.hypervisor, ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? '', last_backup: v.last_backup?.time ?? '', size: v.last_backup?.size_bytes ?? 0, restore_points: v.restore_points?.length ?? 0, next_due: v.next_due ?? '' };
+    const stalled = v.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+    return { vm: v.vm, hypervisor: v.hypervisor, ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? '', ...(stalled ? { stalled: stalled.reason ?? 'Stalled', stalled_message: stalled.message ?? '' } : {}), last_backup: v.last_backup?.time ?? '', size: v.last_backup?.size_bytes ?? 0, restore_points: v.restore_points?.length ?? 0, next_due: v.next_due ?? '' };
   });
-  const allReady = rows.length > 0 && rows.every((r) => r.ready === 'True');
+  // A Stalled VM (e.g. PruneRefused: the mass-prune guard refused its prunes) needs a human even when Ready.
+  const allReady = rows.length > 0 && rows.every((r) => r.ready === 'True' && !r.stalled);
   if (o.json) {
     process.stdout.write(JSON.stringify({ summary, daemon, vms: rows }, null, 2) + '\n');
   } else {
     const s = styler(process.stdout);
     if (daemon) process.stdout.write(`applied ${daemon.lastAppliedRevision?.slice(0, 12) ?? '-'}  attempted ${daemon.lastAttemptedRevision?.slice(0, 12) ?? '-'}${daemon.lastAttemptErrors.length ? s('red', `  (${daemon.lastAttemptErrors.length} errors: not applied)`) : ''}\n`);
     const head = ['VM', 'HYPERVISOR', 'READY', 'REASON', 'LAST BACKUP', 'SIZE', 'POINTS', 'NEXT DUE'];
-    const cells = rows.map((r) => [r.vm, r.hypervisor, r.ready, r.reason, r.last_backup.slice(0, 16).replace('T', ' '), r.size ? fmt(r.size) : '', String(r.restore_points), r.next_due.slice(0, 16).replace('T', ' ')].map(escapeTerminal));
+    const cells = rows.map((r) => [r.vm, r.hypervisor, r.ready, r.stalled ? `${r.reason}; Stalled: ${r.stalled}` : r.reason, r.last_backup.slice(0, 16).replace('T', ' '), r.size ? fmt(r.size) : '', String(r.restore_points), r.next_due.slice(0, 16).replace('T', ' ')].map(escapeTerminal));
     const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
     const line = (c: string[]): string => c.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
     process.stdout.write(line(head) + '\n');
-    for (const c of cells) process.stdout.write((c[2] === 'True' ? line(c) : s(c[2] === 'Unknown' ? 'yellow' : 'red', line(c))) + '\n');
+    cells.forEach((c, i) => process.stdout.write((c[2] === 'True' && !rows[i]!.stalled ? line(c) : s(c[2] === 'Unknown' ? 'yellow' : 'red', line(c))) + '\n'));
+    for (const r of rows) if (r.stalled) process.stdout.write(s('red', escapeTerminal(`${r.vm}: Stalled (${r.stalled}): ${r.stalled_message}`)) + '\n');
     if (!rows.length) process.stdout.write(`no status files under ${dir} (the daemon writes them after its first reconcile)\n`);
   }
   process.exitCode = allReady ? EXIT.OK : EXIT.ERROR;

@@ -12,6 +12,7 @@ import { buildHttpApp } from '../adapters/http/app.js';
 import { listen } from '../adapters/http/listen.js';
 import { MetricsRegistry } from '../adapters/http/metrics-registry.js';
 import { processMetrics } from '../adapters/http/process-metrics.js';
+import { reportPrunes, type PruneAlerts } from './prune-visibility.js';
 import { createSdNotifier } from '../adapters/http/sd-notify.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
@@ -109,6 +110,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
+      await reportPrunes(r.results, r.appliedRevision ?? r.revision ?? '', metrics, notifier as PruneAlerts);
       for (const run of await store.runs()) {
         if (run.status === 'running' || counted.has(run.id)) continue;
         counted.add(run.id);

@@ -32,7 +32,9 @@ export class StalePlanError extends Error {
 
 async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise<string | undefined> {
   switch (a.kind) {
-    case 'report': return a.message;
+    case 'report':
+      if (a.what === 'prune-refused') ctx.log.warn({ event: 'prune-refused', vm: a.subject, reason: a.message }, 'mass-prune guard refused prunes');
+      return a.message;
     case 'cleanup': {
       // Under the VM's lock: an overlay seen while a backup runs is that backup's, not a leftover.
       let lock;
@@ -59,7 +61,11 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
     }
     case 'prune': {
       // The shared guarded delete (engine/prune.ts): under the VM's lock, never the newest verified-good point.
-      try { return `pruned ${await prunePoint(ctx, { name: a.vm, hypervisor: a.hypervisor }, a.id)} (${a.reasons.join('; ')})`; } catch (e) {
+      try {
+        const id = await prunePoint(ctx, { name: a.vm, hypervisor: a.hypervisor }, a.id);
+        ctx.log.info({ event: 'pruned', vm: a.vm, backup: id, reasons: a.reasons }, 'pruned backup');
+        return `pruned ${id} (${a.reasons.join('; ')})`;
+      } catch (e) {
         if (e instanceof LockedError) return `skipped: ${e.message}`;
         throw e;
       }

@@ -9,6 +9,9 @@ import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import type { DaemonNotifier } from './cycle.js';
 
+/** state.json key: VM → the revision whose prune refusal was last alerted. */
+export const PRUNE_REFUSED_KEY = 'pruneRefusedAlerted';
+
 export class NotifierBridge implements DaemonNotifier {
   private current: ChannelNotifier | undefined;
   private key = '';
@@ -36,6 +39,25 @@ export class NotifierBridge implements DaemonNotifier {
     if (!this.current) this.log.error({ revision }, 'no notification channel yet (no revision was ever applied): the refusal is only logged, in state.json and on /readyz');
     const reason = stage === 'untrusted' || stage === 'history' || errors.some((x) => /not trusted/.test(x)) ? 'untrusted' : 'invalid';
     await this.current?.configAlert({ revision, reason, errors, ...(appliedRevision ? { appliedRevision } : {}) });
+  }
+
+  /**
+   * The mass-prune guard refused `vm`'s prunes under `revision`: alerted once per revision and VM
+   * (remembered in the state store, so a restart or the next pass does not repeat it).
+   * Returns whether it alerted.
+   */
+  async pruneRefused(revision: string, vm: string, message: string): Promise<boolean> {
+    let fresh = false;
+    await this.store.update((d) => {
+      const seen = (typeof d[PRUNE_REFUSED_KEY] === 'object' && d[PRUNE_REFUSED_KEY] !== null ? d[PRUNE_REFUSED_KEY] : {}) as Record<string, string>;
+      if (seen[vm] === revision) return;
+      fresh = true;
+      d[PRUNE_REFUSED_KEY] = { ...seen, [vm]: revision };
+    });
+    if (!fresh) return false;
+    this.log.error({ event: 'prune-refused', revision, vm, reason: message }, 'notification');
+    // Channel delivery needs a prune-refused view kind in core/notify (not there yet): journald only.
+    return true;
   }
 
   async recovered(revision: string, failedRevision?: string): Promise<void> {

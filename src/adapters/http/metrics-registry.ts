@@ -32,6 +32,8 @@ export const METRICS = {
   vmbackup_storage_size_bytes: def('gauge', 'Total size of the backup storage.'),
   vmbackup_storage_used_ratio: def('gauge', 'Used fraction of the backup storage, 0 to 1.'),
   vmbackup_host_reachable: def('gauge', '1 when the hypervisor answered at the last observation (ssh + libvirt), else 0.'),
+  vmbackup_pruned_total: def('counter', 'Restore points deleted by retention, per VM, since the daemon started.'),
+  vmbackup_prune_refused_total: def('counter', 'Reconcile passes whose prunes of the VM the mass-prune guard refused, per VM, since the daemon started.'),
 } as const satisfies Record<string, { type: Kind; help: string }>;
 
 export type MetricName = keyof typeof METRICS;
@@ -71,7 +73,7 @@ export class MetricsRegistry {
     this.series('vmbackup_vm_info').clear();
     for (const v of vms) {
       this.set('vmbackup_vm_info', { vm: v.name, hypervisor: v.hypervisor, policy: v.policy ?? '' }, 1);
-      for (const c of ['vmbackup_backup_success_total', 'vmbackup_backup_failure_total'] as const) {
+      for (const c of ['vmbackup_backup_success_total', 'vmbackup_backup_failure_total', 'vmbackup_pruned_total', 'vmbackup_prune_refused_total'] as const) {
         if (!this.series(c).has(labelKey({ vm: v.name }))) this.set(c, { vm: v.name }, 0);
       }
     }
@@ -138,6 +140,11 @@ export class MetricsRegistry {
     this.series('vmbackup_config_info').clear();
     this.set('vmbackup_config_info', { revision }, 1);
   }
+
+  /** Restore points of `vm` deleted by retention. */
+  recordPruned(vm: string, count = 1): void { this.add('vmbackup_pruned_total', { vm }, count); }
+  /** A pass whose prunes of `vm` the mass-prune guard refused. */
+  recordPruneRefused(vm: string): void { this.add('vmbackup_prune_refused_total', { vm }, 1); }
 
   setStalled(stalled: boolean): void { this.set('vmbackup_config_stalled', {}, stalled ? 1 : 0); }
   setVmReady(vm: string, ready: boolean): void { this.set('vmbackup_vm_ready', { vm }, ready ? 1 : 0); }

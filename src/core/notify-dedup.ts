@@ -26,6 +26,8 @@ export function dedupKey(e: DedupSubject): { key: string; windowMs: number } | u
       return { key: `${e.kind}:${e.vm ?? '?'}`, windowMs: DEDUP_WINDOW_MS };
     case 'config-alert': case 'config-recovered':
       return { key: `${e.kind}:${e.revision ?? '?'}`, windowMs: Infinity };
+    case 'prune-refused':
+      return { key: `${e.kind}:${e.revision ?? '?'}:${e.vm ?? '(fleet)'}`, windowMs: Infinity };
     case 'storage':
       return { key: 'storage', windowMs: STORAGE_WINDOW_MS };
     case 'digest':

@@ -3,7 +3,7 @@
 
 export type NotifyKind =
   | 'failure' | 'warning' | 'success' | 'recovery'
-  | 'config-alert' | 'config-recovered' | 'digest' | 'storage';
+  | 'config-alert' | 'config-recovered' | 'digest' | 'storage' | 'prune-refused';
 
 export type NotifySeverity = 'error' | 'warning' | 'ok' | 'info';
 

@@ -56,7 +56,7 @@ export class NotifierBridge implements DaemonNotifier {
     });
     if (!fresh) return false;
     this.log.error({ event: 'prune-refused', revision, vm, reason: message }, 'notification');
-    // Channel delivery needs a prune-refused view kind in core/notify (not there yet): journald only.
+    await this.current?.pruneRefused({ revision, vm, message });
     return true;
   }
 

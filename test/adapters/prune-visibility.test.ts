@@ -11,6 +11,9 @@ import { StateStore } from '../../src/adapters/store/state-store.js';
 import { NotifierBridge } from '../../src/daemon/notifier-bridge.js';
 import { reportPrunes } from '../../src/daemon/prune-visibility.js';
 import type { ActionResult } from '../../src/daemon/execute.js';
+import type { PolicySnapshot } from '../../src/ports/policy-source.js';
+import { makeDesired } from '../fixtures/desired.js';
+import { startHttpReceiver } from '../helpers/receivers.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -62,5 +65,27 @@ describe('NotifierBridge.pruneRefused', () => {
     assert.equal(await again.pruneRefused('rev2', 'db', 'too many'), false);
     const logged = lines.map((l) => JSON.parse(l) as { event?: string; vm?: string; revision?: string }).filter((l) => l.event === 'prune-refused');
     assert.deepEqual(logged.map((l) => `${l.revision} ${l.vm}`), ['rev1 db', 'rev1 web', 'rev2 db']);
+  });
+});
+
+describe('prune-refused alert on a channel', () => {
+  it('reaches the webhook once per revision and VM, naming the VM and the reason', async () => {
+    const hook = await startHttpReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'vmb-prune-vis-')); dirs.push(dir);
+    try {
+      const desired = makeDesired();
+      desired.settings.notifications = { webhook: { url: { env: 'HOOK_URL' } } } as typeof desired.settings.notifications;
+      const snapshot = { label: 't', load: { ok: true, desired }, templates: {}, templateFiles: new Map() } as unknown as PolicySnapshot;
+      const bridge = new NotifierBridge(pino({ level: 'silent' }), await StateStore.open(dir), { HOOK_URL: hook.url('/hook'), VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1' });
+      await bridge.use(snapshot);
+      await bridge.pruneRefused('a'.repeat(40), 'prod-db-01', 'retention would delete 6 of prod-db-01\'s 8 backups (more than 50%)');
+      await bridge.pruneRefused('a'.repeat(40), 'prod-db-01', 'retention would delete 6 of prod-db-01\'s 8 backups (more than 50%)');
+      assert.equal(await bridge.drain(5000), true);
+      assert.equal(hook.requests.length, 1);
+      const body = JSON.stringify(hook.requests[0]!.json);
+      assert.match(body, /prune-refused/);
+      assert.match(body, /prod-db-01/);
+      assert.match(body, /6 of prod-db-01's 8 backups/);
+    } finally { await hook.close(); }
   });
 });

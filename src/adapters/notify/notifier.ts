@@ -3,6 +3,7 @@
 // into the caller and never waits for delivery.
 import type { Logger } from 'pino';
 import type { Settings } from '../../core/model.js';
+import { pruneRefusedView, type PruneRefusedInput } from '../../core/notify-prune.js';
 import { configAlertView, configRecoveredView, type ConfigAlertInput, type ConfigRecoveredInput } from '../../core/notify-config.js';
 import { recordSent, shouldSend } from '../../core/notify-dedup.js';
 import { digestView, storageView } from '../../core/notify-digest.js';
@@ -119,6 +120,11 @@ export class ChannelNotifier implements Notifier {
   /** A revision was not applied; sent once per revision. */
   async configAlert(a: ConfigAlertInput): Promise<void> {
     await this.guard('config-alert', () => this.send(configAlertView(a, this.viewOpts())));
+  }
+
+  /** The mass-prune guard refused a VM's prunes; sent once per revision and VM. */
+  async pruneRefused(a: PruneRefusedInput): Promise<void> {
+    await this.guard('prune-refused', () => this.send(pruneRefusedView(a, this.viewOpts())));
   }
 
   /** The scheduled digest (includes the storage alert when above the threshold). */

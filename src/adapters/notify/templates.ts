@@ -24,7 +24,7 @@ export function slackTemplateFor(kind: NotifyKind): NotifyTemplateName | undefin
   switch (kind) {
     case 'failure': return NOTIFY_TEMPLATES.slackFailure;
     case 'recovery': case 'config-recovered': return NOTIFY_TEMPLATES.slackRecovery;
-    case 'config-alert': return NOTIFY_TEMPLATES.slackConfigAlert;
+    case 'config-alert': case 'prune-refused': return NOTIFY_TEMPLATES.slackConfigAlert;
     case 'digest': return NOTIFY_TEMPLATES.slackDigest;
     case 'storage': return NOTIFY_TEMPLATES.slackStorage;
     default: return undefined;

@@ -13,6 +13,7 @@ import { listen } from '../adapters/http/listen.js';
 import { MetricsRegistry } from '../adapters/http/metrics-registry.js';
 import { processMetrics } from '../adapters/http/process-metrics.js';
 import { reportPrunes, type PruneAlerts } from './prune-visibility.js';
+import { InterruptedAlerts } from './interrupted-alerts.js';
 import { createSdNotifier } from '../adapters/http/sd-notify.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { VERSION } from '../version.js';
@@ -57,6 +58,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const notifier = makeNotifier(store);
   const interrupted = await store.markInterrupted(alive, new Date().toISOString());
   for (const r of interrupted) log.warn({ run: r.id, vm: r.vm, kind: r.kind }, 'run was interrupted by a restart; its leftovers are cleaned on the next reconcile');
+  const interruptedAlerts = new InterruptedAlerts(interrupted);
   const metrics = new MetricsRegistry({ version: VERSION });
   const history = await store.runs();
   metrics.restoreFromHistory(history);
@@ -111,6 +113,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));
       await reportPrunes(r.results, r.appliedRevision ?? r.revision ?? '', metrics, notifier as PruneAlerts);
+      if (r.appliedRevision) await interruptedAlerts.flush(notifier);
       for (const run of await store.runs()) {
         if (run.status === 'running' || counted.has(run.id)) continue;
         counted.add(run.id);

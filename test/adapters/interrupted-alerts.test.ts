@@ -1,0 +1,50 @@
+// A run a restart found interrupted is alerted once, after the first applied revision gave the
+// notifier its channels; a later flush sends nothing again.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { StateStore } from '../../src/adapters/store/state-store.js';
+import type { RunRecord } from '../../src/core/run-record.js';
+import { InterruptedAlerts } from '../../src/daemon/interrupted-alerts.js';
+import { NotifierBridge } from '../../src/daemon/notifier-bridge.js';
+import type { PolicySnapshot } from '../../src/ports/policy-source.js';
+import { makeDesired } from '../fixtures/desired.js';
+import { startHttpReceiver } from '../helpers/receivers.js';
+
+const dirs: string[] = [];
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const run = (vm: string): RunRecord => ({ id: `backup-${vm}-1`, kind: 'backup', vm, hypervisor: 'hv', started: '2026-02-07T17:00:00.000Z', finished: '2026-02-07T17:05:00.000Z', status: 'interrupted', error: 'the process running it died (killed or crashed)', warnings: [], pid: 999999, steps: [] });
+
+describe('InterruptedAlerts', () => {
+  it('sends each interrupted run once, as a failure', async () => {
+    const sent: string[] = [];
+    const fake = { notify: async (e: { kind: string; run: RunRecord }) => { sent.push(`${e.kind} ${e.run.vm} ${e.run.status}`); } };
+    const a = new InterruptedAlerts([run('a'), run('b')]);
+    assert.equal(await a.flush(fake), 2);
+    assert.equal(await a.flush(fake), 0);
+    assert.deepEqual(sent, ['failure a interrupted', 'failure b interrupted']);
+  });
+
+  it('the alert reaches a real webhook through the daemon notifier, naming the interruption', async () => {
+    const hook = await startHttpReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'vmb-interrupted-')); dirs.push(dir);
+    try {
+      const desired = makeDesired();
+      desired.settings.notifications = { webhook: { url: { env: 'HOOK_URL' } } } as typeof desired.settings.notifications;
+      const snapshot = { label: 't', load: { ok: true, desired }, templates: {}, templateFiles: new Map() } as unknown as PolicySnapshot;
+      const bridge = new NotifierBridge(pino({ level: 'silent' }), await StateStore.open(dir), { HOOK_URL: hook.url('/hook'), VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1' });
+      await bridge.use(snapshot);
+      const a = new InterruptedAlerts([run('prod-db-01')]);
+      await a.flush(bridge); await a.flush(bridge);
+      assert.equal(await bridge.drain(5000), true);
+      assert.equal(hook.requests.length, 1);
+      const body = JSON.stringify(hook.requests[0]!.json);
+      assert.match(body, /prod-db-01/);
+      assert.match(body, /died \(killed or crashed\)/);
+    } finally { await hook.close(); }
+  });
+});

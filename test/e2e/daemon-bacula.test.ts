@@ -163,7 +163,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
     const text = await readFile(conf, 'utf8');
     assert.equal((await execa('bacula-dir', ['-t', '-c', conf], { reject: false })).exitCode, 0, 'the installed config passes the real bacula-dir -t');
     assert.match(text, /Job \{\n {2}Name = "backup-vm-lab-noos"\n[^}]*Priority = 3\n {2}Schedule = "sched-daily"/);
-    assert.ok(text.includes(`Command = "${dir!.dir}/vmbackup backup lab-noos --repo ${env!.stateDir}/repo --bacula-job-id %i"`), 'the RunScript calls the vmbackup CLI with the JobId');
+    assert.ok(text.includes(`Command = "${dir!.dir}/vmbackup backup lab-noos --repo ${env!.stateDir}/repo --state-dir ${env!.stateDir} --bacula-job-id %i"`), 'the RunScript calls the vmbackup CLI with the JobId and the daemon\'s state dir');
     assert.doesNotMatch(text, /@@secret:(env|credential):/, 'secrets are filled in');
 
     const j = await job('backup-vm-lab-noos', 'T');

@@ -67,7 +67,7 @@ export class MetricsRegistry {
   setVms(vms: readonly VmInfo[]): void {
     const names = new Set(vms.map((v) => v.name));
     for (const [metric, m] of this.values) {
-      if (!metric.startsWith('vmbackup_vm_') && !metric.startsWith('vmbackup_backup_')) continue;
+      if (!/^vmbackup_(vm_|backup_|prune)/.test(metric)) continue;
       for (const [k, s] of m) if (s.labels.vm !== undefined && !names.has(s.labels.vm)) m.delete(k);
     }
     this.series('vmbackup_vm_info').clear();

@@ -4,23 +4,14 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
+import { freePort } from '../helpers/bacula.js'; // a loopback port nothing listens on
 import { commitAndPush } from '../helpers/git-repo.js';
 import { CLI } from '../helpers/paths.js';
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe('idle reconciles commit nothing', () => {
   let root = '';
@@ -41,7 +32,7 @@ describe('idle reconciles commit nothing', () => {
       '  scheduler: cron',
       `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
       'hypervisors:',
-      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await closedPort()} }, storage_root: ${storage} }`,
+      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await freePort()} }, storage_root: ${storage} }`,
       'vms:',
       '  - { name: app-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
       '',

@@ -4,21 +4,13 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
+import { freePort } from '../helpers/bacula.js'; // a loopback port nothing listens on
 import { METRICS, METRIC_NAMES } from '../../src/adapters/http/metrics-registry.js';
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function hasPromtool(): Promise<boolean> {
   return (await execa('promtool', ['--version'], { reject: false })).exitCode === 0;
@@ -63,7 +55,7 @@ describe('a live daemon scrape', () => {
     await mkdir(storage, { recursive: true });
     const src = join(root, 'seed');
     await mkdir(src, { recursive: true });
-    port = await closedPort();
+    port = await freePort();
     await writeFile(join(src, 'fleet.yaml'), fleet(storage, root, port, ['app-01', 'db-01']));
     repo = await makeRepo(src);
     d = await startDaemon(repo.bare, join(root, 'state'));

@@ -5,14 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { StateStore } from '../../src/adapters/store/state-store.js';
 import type { RunRecord } from '../../src/core/run-record.js';
 import { InterruptedAlerts } from '../../src/daemon/interrupted-alerts.js';
-import { NotifierBridge } from '../../src/daemon/notifier-bridge.js';
-import type { PolicySnapshot } from '../../src/ports/policy-source.js';
-import { makeDesired } from '../fixtures/desired.js';
 import { startHttpReceiver } from '../helpers/receivers.js';
+import { webhookBridge } from '../helpers/webhook-bridge.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -33,11 +29,7 @@ describe('InterruptedAlerts', () => {
     const hook = await startHttpReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'vmb-interrupted-')); dirs.push(dir);
     try {
-      const desired = makeDesired();
-      desired.settings.notifications = { webhook: { url: { env: 'HOOK_URL' } } } as typeof desired.settings.notifications;
-      const snapshot = { label: 't', load: { ok: true, desired }, templates: {}, templateFiles: new Map() } as unknown as PolicySnapshot;
-      const bridge = new NotifierBridge(pino({ level: 'silent' }), await StateStore.open(dir), { HOOK_URL: hook.url('/hook'), VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1' });
-      await bridge.use(snapshot);
+      const bridge = await webhookBridge(dir, hook.url('/hook'));
       const a = new InterruptedAlerts([run('prod-db-01')]);
       await a.flush(bridge); await a.flush(bridge);
       assert.equal(await bridge.drain(5000), true);

@@ -11,9 +11,8 @@ import { StateStore } from '../../src/adapters/store/state-store.js';
 import { NotifierBridge } from '../../src/daemon/notifier-bridge.js';
 import { reportPrunes } from '../../src/daemon/prune-visibility.js';
 import type { ActionResult } from '../../src/daemon/execute.js';
-import type { PolicySnapshot } from '../../src/ports/policy-source.js';
-import { makeDesired } from '../fixtures/desired.js';
 import { startHttpReceiver } from '../helpers/receivers.js';
+import { webhookBridge } from '../helpers/webhook-bridge.js';
 
 const dirs: string[] = [];
 after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -73,11 +72,7 @@ describe('prune-refused alert on a channel', () => {
     const hook = await startHttpReceiver();
     const dir = mkdtempSync(join(tmpdir(), 'vmb-prune-vis-')); dirs.push(dir);
     try {
-      const desired = makeDesired();
-      desired.settings.notifications = { webhook: { url: { env: 'HOOK_URL' } } } as typeof desired.settings.notifications;
-      const snapshot = { label: 't', load: { ok: true, desired }, templates: {}, templateFiles: new Map() } as unknown as PolicySnapshot;
-      const bridge = new NotifierBridge(pino({ level: 'silent' }), await StateStore.open(dir), { HOOK_URL: hook.url('/hook'), VMBACKUP_ALLOW_PLAINTEXT_HTTP: '1' });
-      await bridge.use(snapshot);
+      const bridge = await webhookBridge(dir, hook.url('/hook'));
       await bridge.pruneRefused('a'.repeat(40), 'prod-db-01', 'retention would delete 6 of prod-db-01\'s 8 backups (more than 50%)');
       await bridge.pruneRefused('a'.repeat(40), 'prod-db-01', 'retention would delete 6 of prod-db-01\'s 8 backups (more than 50%)');
       assert.equal(await bridge.drain(5000), true);

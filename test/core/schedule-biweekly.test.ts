@@ -2,14 +2,9 @@
 // runs under Bacula (`w00 jan 1 sat`) but not under cron or in predicted runs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Schedule } from '../../src/core/model.js';
-import { baculaRunLines, isoWeek, nextRuns, normalizeSchedule } from '../../src/core/schedule.js';
+import { baculaRunLines, isoWeek, nextRuns } from '../../src/core/schedule.js';
+import { ok } from '../helpers/schedule.js';
 
-function ok(spec: string): Schedule {
-  const r = normalizeSchedule(spec);
-  if ('error' in r) assert.fail(`${spec}: ${r.error}`);
-  return r.schedule;
-}
 
 describe('biweekly around a 53-week year', () => {
   it('predicts W52 then W02 (three weeks) across 2032-W53', () => {

@@ -2,14 +2,9 @@
 // (croner 9 predicted 2027-03-15 from 2027-02-20 for `1,15,31`; Bacula runs 2027-03-01).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Schedule } from '../../src/core/model.js';
-import { nextRuns, normalizeSchedule } from '../../src/core/schedule.js';
+import { nextRuns } from '../../src/core/schedule.js';
+import { ok } from '../helpers/schedule.js';
 
-function ok(spec: string): Schedule {
-  const r = normalizeSchedule(spec);
-  if ('error' in r) assert.fail(`${spec}: ${r.error}`);
-  return r.schedule;
-}
 
 // Expected dates are the calendar days Bacula's `on 1 15 31 at 02:00`-style Run lines select
 // (every day whose day-of-month is in the list, months without that day simply lack it).

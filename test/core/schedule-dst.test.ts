@@ -1,14 +1,10 @@
 // Next runs across a daylight-saving change: what Bacula and cronie each do (see schedule-runs.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Schedule, SchedulerKind } from '../../src/core/model.js';
-import { nextRuns, normalizeSchedule } from '../../src/core/schedule.js';
+import type { SchedulerKind } from '../../src/core/model.js';
+import { nextRuns } from '../../src/core/schedule.js';
+import { ok } from '../helpers/schedule.js';
 
-function ok(spec: string): Schedule {
-  const r = normalizeSchedule(spec);
-  if ('error' in r) assert.fail(`${spec}: ${r.error}`);
-  return r.schedule;
-}
 
 const NY = 'America/New_York';
 const BER = 'Europe/Berlin';

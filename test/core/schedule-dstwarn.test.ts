@@ -3,15 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatDiagnostic, loadPolicyRepo } from '../../src/core/load.js';
-import type { Schedule, SchedulerKind } from '../../src/core/model.js';
-import { normalizeSchedule } from '../../src/core/schedule.js';
+import type { SchedulerKind } from '../../src/core/model.js';
 import { scheduleDstNotes, zoneTransitions } from '../../src/core/schedule-dst.js';
+import { ok } from '../helpers/schedule.js';
 
-function ok(spec: string): Schedule {
-  const r = normalizeSchedule(spec);
-  if ('error' in r) assert.fail(`${spec}: ${r.error}`);
-  return r.schedule;
-}
 
 const NY = 'America/New_York';
 const BER = 'Europe/Berlin';

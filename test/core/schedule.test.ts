@@ -4,12 +4,8 @@ import type { Schedule } from '../../src/core/model.js';
 import {
   baculaRunLines, cronEntryTimes, isoWeek, nextRuns, normalizeSchedule, scheduleSlug,
 } from '../../src/core/schedule.js';
+import { ok } from '../helpers/schedule.js';
 
-function ok(spec: string): Schedule {
-  const r = normalizeSchedule(spec);
-  if ('error' in r) assert.fail(`${spec}: ${r.error}`);
-  return r.schedule;
-}
 
 const EVEN_WEEKS = 'w02 w04 w06 w08 w10 w12 w14 w16 w18 w20 w22 w24 w26 w28 w30 w32 w34 w36 w38 w40 w42 w44 w46 w48 w50 w52';
 

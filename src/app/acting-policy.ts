@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PolicySnapshot } from '../ports/policy-source.js';
 import type { StateStore } from '../adapters/store/state-store.js';
+import { readDaemonState } from '../daemon/daemon-state.js';
 import { loadSnapshot } from './policy-source.js';
 import { repoRevision } from './repo-revision.js';
 
@@ -28,8 +29,7 @@ export function daemonStateDirOf(repo: string): string | undefined {
 }
 
 export function appliedRevisionIn(store: StateStore): string | undefined {
-  const d = store.data.daemon as { lastAppliedRevision?: unknown } | undefined;
-  return typeof d?.lastAppliedRevision === 'string' ? d.lastAppliedRevision : undefined;
+  return readDaemonState(store).lastAppliedRevision;
 }
 
 export async function actingPolicy(o: { repo?: string; stateDir: string; store: StateStore }): Promise<ActingPolicy> {

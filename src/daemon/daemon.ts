@@ -28,6 +28,7 @@ import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import type { DesiredState } from '../core/model.js';
 import { Hosts } from '../engine/hosts.js';
 import { GitPolicySource } from '../adapters/git/git-policy-source.js';
+import { isRemoteSource } from '../adapters/git/checkout.js';
 import { defaultVault } from '../adapters/secrets/default-vault.js';
 
 export interface DaemonOptions {
@@ -150,7 +151,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const server = o.listen ? await listen(app, o.listen) : undefined;
   if (server) log.info({ url: server.url }, 'http listening');
   const timer = setInterval(() => { void co.request('poll'); }, o.pollSec * 1000);
-  const local = !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.source) && !/^[^/]+@[^/]+:/.test(o.source);
+  const local = !isRemoteSource(o.source);
   const refs = local ? [join(o.source, '.git', 'refs', 'heads'), join(o.source, 'refs', 'heads')].find((p) => existsSync(p)) : undefined;
   const watcher = refs ? watch(refs, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } }) : undefined;
   watcher?.on('all', () => { void co.request('local change'); });

@@ -28,9 +28,14 @@ export interface CheckoutResult {
 
 const BRANCH_RE = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/;
 
+/** A git URL (`https://…`, `ssh://…`, `file://…`, scp-style `git@host:path`), not a local path. */
+export function isRemoteSource(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/]+@[^/:]+:/.test(source);
+}
+
 /** Local paths are made absolute (git resolves relative ones against its cwd); URLs pass through. */
 function normaliseSource(source: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^[^/]+@[^/:]+:/.test(source)) return source;
+  if (isRemoteSource(source)) return source;
   return isAbsolute(source) ? source : resolve(source);
 }
 

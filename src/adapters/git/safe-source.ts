@@ -6,15 +6,15 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { isRemoteSource } from './checkout.js';
 
-const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^[^/]+@[^/:]+:/.test(s);
 
 /**
  * For a local source owned by another user: the `GIT_CONFIG_GLOBAL` to run git with (written
  * under `stateDir`). Undefined for URLs, for a source we own, or when it cannot be checked.
  */
 export async function safeSourceConfig(source: string, stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  if (isUrl(source)) return undefined;
+  if (isRemoteSource(source)) return undefined;
   const dir = isAbsolute(source) ? source : resolve(source);
   const st = await stat(dir).catch(() => undefined);
   if (!st || st.uid === process.getuid?.()) return undefined;

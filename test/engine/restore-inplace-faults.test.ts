@@ -75,20 +75,23 @@ describe('in-place restore (--force --start) of a UEFI + vTPM VM leaves it exact
     assert.deepEqual(await readdir(join(env!.stateDir, 'restores')).catch(() => []), [], 'the saved definition is removed once the VM is back');
   }
 
+  /** Asserts a setup command worked, saying what it printed if not (a CI log shows only the message). */
+  const ok = (r: Sh, what: string): void => assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+
   before(async () => {
     const l = loadLab();
     if (!l) return;
     lab = l;
     const local = l.hosts.find((h) => h.name === 'local')!;
     image = join(local.labImagesDir, `${name}.qcow2`);
-    assert.equal((await sh(['qemu-img', 'create', '-q', '-f', 'qcow2', image, '64M'])).code, 0);
-    assert.equal((await sh(['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0x5b 0 2097152', image])).code, 0);
+    ok(await sh(['qemu-img', 'create', '-q', '-f', 'qcow2', image, '64M']), 'qemu-img create');
+    ok(await sh(['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0x5b 0 2097152', image]), 'qemu-io write');
     const xmlFile = join(local.labImagesDir, `${name}.xml`);
     await import('node:fs/promises').then((fs) => fs.writeFile(xmlFile, uefiTpmXml(name, image)));
-    assert.equal((await virsh(l, 'local', ['define', '--file', xmlFile])).code, 0);
+    ok(await virsh(l, 'local', ['define', '--file', xmlFile]), 'virsh define');
     await rm(xmlFile, { force: true });
     // One start makes libvirt create the NVRAM (from the template) and the swtpm state.
-    assert.equal((await virsh(l, 'local', ['start', '--domain', name])).code, 0);
+    ok(await virsh(l, 'local', ['start', '--domain', name]), 'virsh start (first start of a UEFI + vTPM VM: NVRAM and swtpm state made)');
     await virsh(l, 'local', ['destroy', '--domain', name]);
     uuid = (await virsh(l, 'local', ['domuuid', '--domain', name])).stdout.trim();
     env = await labEnv(l, { isolate: true, extraVms: [scratchVmPolicy(name, { allow_offline: true })] });
@@ -96,8 +99,8 @@ describe('in-place restore (--force --start) of a UEFI + vTPM VM leaves it exact
     assert.equal(b.code, 0, b.stdout + b.stderr);
     id = (JSON.parse(b.stdout) as { backupId: string }).backupId;
     // Changes since the backup, which a failed restore must keep.
-    assert.equal((await sh(['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0x77 0 65536', image])).code, 0);
-    for (const f of [nvram, tpm()]) assert.equal((await sh(['sh', '-c', 'printf changed | dd of="$1" bs=1 seek=100 conv=notrunc status=none', 'sh', f])).code, 0);
+    ok(await sh(['qemu-io', '-f', 'qcow2', '-c', 'write -q -P 0x77 0 65536', image]), 'qemu-io write');
+    for (const f of [nvram, tpm()]) ok(await sh(['sh', '-c', 'printf changed | dd of="$1" bs=1 seek=100 conv=notrunc status=none', 'sh', f]), `change ${f}`);
   });
   after(async () => {
     if (!lab) return;

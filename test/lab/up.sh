@@ -206,6 +206,11 @@ write_host_config() {
 # vmbackup lab. Domains run as root: no libvirt-qemu permissions to manage on lab files.
 user = "root"
 group = "root"
+# swtpm too: swtpm_setup's local CA (/var/lib/swtpm-localca) is shared by every lab libvirtd, and
+# whichever user made it first owns its lock; as the default "tss" a vTPM VM's first start then
+# fails ("Need read/write rights on /var/lib/swtpm-localca/.lock.swtpm-localca for user tss").
+swtpm_user = "root"
+swtpm_group = "root"
 # Every lab libvirtd shares one cgroup tree; per-domain cgroups of two daemons could collide.
 cgroup_controllers = [ ]
 EOF

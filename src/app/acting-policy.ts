@@ -1,18 +1,20 @@
 // Which policy an acting CLI command (backup, verify, restore, cleanup, notify) runs with: the
 // revision the daemon applied, read from the git object store through the PolicySource port, when
-// a daemon has applied one in this state directory; a working tree only where no daemon runs.
+// a daemon has applied one in this state directory, or (on a `runs_on: hypervisor` host) the
+// revision the control host's daemon published into it; a working tree only where neither is.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { PolicySnapshot } from '../ports/policy-source.js';
 import type { StateStore } from '../adapters/store/state-store.js';
+import { localPublishedRevision } from '../adapters/git/publish-revision.js';
 import { readDaemonState } from '../daemon/daemon-state.js';
 import { loadSnapshot } from './policy-source.js';
 import { repoRevision } from './repo-revision.js';
 
 export interface ActingPolicy {
   snapshot: PolicySnapshot;
-  /** `applied`: the daemon's applied revision; `working-tree`: `--repo`, no daemon here. */
-  source: 'applied' | 'working-tree';
+  /** `applied`: the daemon's applied revision; `published`: the one the control host sent this hypervisor; `working-tree`: `--repo`, neither here. */
+  source: 'applied' | 'published' | 'working-tree';
   /** The directory the policy came from (the daemon's checkout, or `--repo`). */
   repoDir: string;
   /** A note for stderr (e.g. `--repo` ignored in favour of the applied revision). */
@@ -41,6 +43,14 @@ export async function actingPolicy(o: { repo?: string; stateDir: string; store: 
     const snapshot = await new GitPolicySource(dir).at(applied);
     const other = o.repo !== undefined && resolve(o.repo) !== resolve(dir);
     return { snapshot, source: 'applied', repoDir: dir, ...(other ? { note: `--repo ${o.repo} ignored: the daemon's applied revision ${applied.slice(0, 12)} is in force in ${o.stateDir}` } : {}) };
+  }
+  const published = await localPublishedRevision(o.stateDir);
+  if (published) {
+    const dir = daemonRepoDir(o.stateDir);
+    const { GitPolicySource } = await import('../adapters/git/git-policy-source.js');
+    const snapshot = await new GitPolicySource(dir).at(published);
+    const other = o.repo !== undefined && resolve(o.repo) !== resolve(dir);
+    return { snapshot, source: 'published', repoDir: dir, ...(other ? { note: `--repo ${o.repo} ignored: the revision ${published.slice(0, 12)} published by the control host is in force in ${o.stateDir}` } : {}) };
   }
   const repoDir = o.repo ?? '.';
   const [snapshot, revision] = await Promise.all([loadSnapshot(repoDir), repoRevision(repoDir)]);

@@ -23,7 +23,7 @@ export async function setupEngine(flags: EngineFlags, env: NodeJS.ProcessEnv = p
   const { load, revision } = policy.snapshot;
   if (!load.ok) {
     const errors = load.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
-    throw new Error(`the policy (${policy.source === 'applied' ? `applied revision ${revision?.slice(0, 12)}` : `working tree ${policy.repoDir}`}) is invalid; nothing done:\n${errors.join('\n')}`);
+    throw new Error(`the policy (${policy.source !== 'working-tree' ? `${policy.source} revision ${revision?.slice(0, 12)}` : `working tree ${policy.repoDir}`}) is invalid; nothing done:\n${errors.join('\n')}`);
   }
   const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
   if (policy.note) log.warn({ revision, source: policy.source }, policy.note);

@@ -4,8 +4,8 @@
 export interface RunOptions {
   /** Kill the command after this many ms (every remote command has one). */
   timeoutMs?: number;
-  /** Bytes for the command's stdin. */
-  input?: string;
+  /** Bytes for the command's stdin (binary too: a git pack for the hypervisor's policy copy). */
+  input?: string | Uint8Array;
   /** Resolve instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
 }

@@ -29,11 +29,17 @@ export interface StatusInput {
 
 export interface ConditionTransition { status: Condition['status']; time: string }
 
-/** Storage figures move with every write on a shared mount: report them to about 0.1% (at least 1 MiB). */
+/**
+ * Storage figures move with every write on a shared mount; a status commit is due only when usage
+ * crosses a whole percent: report used bytes in steps of 1% of the total (at least 1 MiB).
+ */
 export function coarseBytes(used: number, total: number): number {
-  const granule = Math.max(2 ** 20, 2 ** Math.floor(Math.log2(Math.max(1, total / 1000))));
-  return Math.round(used / granule) * granule;
+  const granule = Math.max(2 ** 20, Math.floor(total / 100));
+  return Math.min(total, Math.floor(used / granule) * granule);
 }
+
+/** Whole percent used, rounded down (so 99.6% is not reported full). */
+export const coarsePercent = (used: number, total: number): number => (total > 0 ? Math.floor((used / total) * 100) : 0);
 
 function dayOf(iso: string, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
@@ -117,7 +123,7 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
     last_attempt_errors: i.attemptErrors,
     totals: { vms: desired.vms.length, ready, failed, overdue, unknown, unprotected: unprotected.length, missing: missing.length },
     unprotected, missing,
-    ...(i.storage ? { storage: { used_bytes: coarseBytes(i.storage.usedBytes, i.storage.totalBytes), total_bytes: i.storage.totalBytes, percent: i.storage.totalBytes ? Math.round((i.storage.usedBytes / i.storage.totalBytes) * 1000) / 10 : 0 } } : {}),
+    ...(i.storage ? { storage: { used_bytes: coarseBytes(i.storage.usedBytes, i.storage.totalBytes), total_bytes: i.storage.totalBytes, percent: coarsePercent(i.storage.usedBytes, i.storage.totalBytes) } } : {}),
     backups_last_7d: { ok: week.filter((r) => r.status === 'ok').length, failed: week.filter((r) => r.status !== 'ok').length, size_bytes: week.reduce((n, r) => n + (r.sizeBytes ?? 0), 0), duration_ms: week.reduce((n, r) => n + (r.finished ? Date.parse(r.finished) - Date.parse(r.started) : 0), 0) },
   };
   return { statuses: statuses.sort((a, b) => a.vm.localeCompare(b.vm)), summary, transitions };

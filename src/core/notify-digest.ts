@@ -6,6 +6,11 @@ import { STORAGE_ALERT_PERCENT, type NotifySection, type NotifyView, type ViewOp
 
 /** Most VM lines per digest section; the rest are counted. */
 export const MAX_DIGEST_LINES = 20;
+/** Most backup ids named per VM in the "Pruned" section; the rest are counted. */
+export const MAX_PRUNED_IDS = 10;
+
+/** Backup ids deleted by retention since the previous digest, per VM (kept by the daemon across restarts). */
+export type PrunedSinceDigest = Readonly<Record<string, readonly string[]>>;
 
 type Storage = NonNullable<FleetSummary['storage']>;
 
@@ -42,7 +47,16 @@ function section(title: string, lines: string[]): NotifySection[] {
   return lines.length ? [{ title, lines: capLines(lines, MAX_DIGEST_LINES) }] : [];
 }
 
-export function digestView(summary: FleetSummary, statuses: readonly VmStatus[], o: ViewOptions): NotifyView {
+/** `prod-db-01: 2026-01-03-170015, 2026-01-10-170012` per VM, ids sorted and capped. */
+function prunedLines(pruned: PrunedSinceDigest): string[] {
+  return Object.keys(pruned).sort().filter((vm) => pruned[vm]!.length > 0).map((vm) => {
+    const ids = [...new Set(pruned[vm])].sort();
+    const shown = ids.slice(0, MAX_PRUNED_IDS).join(', ');
+    return `${vm}: ${shown}${ids.length > MAX_PRUNED_IDS ? ` and ${ids.length - MAX_PRUNED_IDS} more` : ''}`;
+  });
+}
+
+export function digestView(summary: FleetSummary, statuses: readonly VmStatus[], o: ViewOptions, pruned: PrunedSinceDigest = {}): NotifyView {
   const time = o.now.toISOString();
   const timeText = formatTime(time, o.timeZone);
   const t = summary.totals;
@@ -51,6 +65,8 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
   const alert = storageAlerting(st);
   const failed = failedLines(statuses);
   const overdue = overdueLines(statuses, o.timeZone);
+  const prunedVms = prunedLines(pruned);
+  const prunedCount = Object.values(pruned).reduce((n, ids) => n + new Set(ids).size, 0);
   const sections: NotifySection[] = [
     ...section(`Failed (${failed.length})`, failed),
     ...section(`Overdue (${overdue.length})`, overdue),
@@ -58,6 +74,7 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
     ...section(`Missing from hypervisors (${summary.missing.length})`, summary.missing),
     ...section('Config not applied', summary.last_attempt_errors.length
       ? [`revision ${shortRev(summary.last_attempted_revision ?? '?')}:`, ...summary.last_attempt_errors] : []),
+    ...section(`Pruned since the last digest (${prunedCount} restore points of ${prunedVms.length} VMs)`, prunedVms),
   ];
   const storageAlert = storageAlerting(st) ? alertText(st) : undefined;
   const problems = t.failed + b.failed > 0 || alert;
@@ -84,7 +101,7 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
       ...(summary.storage ? { storage: { ...summary.storage } } : {}),
       storageAlert: alert, ...(storageAlert ? { storageAlertText: storageAlert } : {}),
       storageAlertPercent: STORAGE_ALERT_PERCENT,
-      failedVms: failed.length, overdueVms: overdue.length,
+      failedVms: failed.length, overdueVms: overdue.length, prunedPoints: prunedCount,
       ...(summary.last_applied_revision ? { appliedRevision: summary.last_applied_revision } : {}),
     },
   };

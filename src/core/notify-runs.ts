@@ -92,17 +92,20 @@ export function successView(run: RunRecord, o: ViewOptions): NotifyView {
   };
 }
 
-/** A VM is healthy again; `previous` (the failed run) says since when and why it was not. */
+/** A VM is healthy again; `previous` (the failed or interrupted run) says since when and why it was not. */
 export function recoveryView(run: RunRecord, previous: RunRecord | undefined, o: ViewOptions): NotifyView {
   const b = base(run, o);
   const fields = runFields(run, b.timeText);
   const since = previous?.finished ?? previous?.started;
-  if (since) fields.push({ label: 'Failing since', value: formatTime(since, o.timeZone) });
+  const interrupted = previous?.status === 'interrupted';
+  if (interrupted) fields.push({ label: 'Interrupted run', value: previous.id }, { label: 'Interrupted at', value: formatTime(previous.started, o.timeZone) });
+  else if (since) fields.push({ label: 'Failing since', value: formatTime(since, o.timeZone) });
+  const after = interrupted ? `after the interrupted run ${previous.id} (${formatTime(previous.started, o.timeZone)})` : 'after a failure';
   return {
     ...b, kind: 'recovery', severity: 'ok', fields,
-    ...(previous?.error ? { details: `previous error: ${previous.error}` } : {}),
-    data: { ...runData(run), subject: 'vm', ...(previous ? { previousRunId: previous.id, previousError: previous.error ?? null } : {}) },
-    title: `Recovered: ${run.vm} on ${run.hypervisor}`,
-    summary: `${JOB_LABEL[run.kind]} of ${run.vm} on ${run.hypervisor} succeeded again after a failure`,
+    ...(previous?.error ? { details: `previous ${interrupted ? 'interruption' : 'error'}: ${previous.error}` } : {}),
+    data: { ...runData(run), subject: 'vm', ...(previous ? { previousRunId: previous.id, previousStatus: previous.status, previousStarted: previous.started, previousError: previous.error ?? null } : {}) },
+    title: interrupted ? `Recovered from an interruption: ${run.vm} on ${run.hypervisor}` : `Recovered: ${run.vm} on ${run.hypervisor}`,
+    summary: `${JOB_LABEL[run.kind]} of ${run.vm} on ${run.hypervisor} succeeded again ${after}`,
   };
 }

@@ -6,6 +6,7 @@ import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import { createNotifier, type ChannelNotifier } from '../adapters/notify/notifier.js';
 import { loadNotifyTemplates } from '../adapters/notify/templates.js';
 import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
+import { recordPrunedIds, takePrunedIds } from '../adapters/notify/pruned-ledger.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import type { DaemonNotifier } from './cycle.js';
 
@@ -65,9 +66,15 @@ export class NotifierBridge implements DaemonNotifier {
     await this.current?.recovered({ revision, ...(failedRevision ? { failedRevision } : {}) });
   }
 
+  /** Backup ids retention deleted: listed in the next digest (kept in the state file across restarts). */
+  async pruned(vm: string, ids: string[]): Promise<void> {
+    await recordPrunedIds(this.store, vm, ids);
+  }
+
   async digest(summary: FleetSummary, statuses: readonly VmStatus[]): Promise<void> {
     this.log.info({ event: 'digest', totals: summary.totals }, 'notification');
-    await this.current?.digest(summary, statuses);
+    if (!this.current) return;
+    await this.current.digest(summary, statuses, await takePrunedIds(this.store));
   }
 
   async drain(ms: number): Promise<boolean> {

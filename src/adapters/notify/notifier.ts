@@ -6,7 +6,7 @@ import type { Settings } from '../../core/model.js';
 import { pruneRefusedView, type PruneRefusedInput } from '../../core/notify-prune.js';
 import { configAlertView, configRecoveredView, type ConfigAlertInput, type ConfigRecoveredInput } from '../../core/notify-config.js';
 import { recordSent, shouldSend } from '../../core/notify-dedup.js';
-import { digestView, storageView } from '../../core/notify-digest.js';
+import { digestView, storageView, type PrunedSinceDigest } from '../../core/notify-digest.js';
 import { classifyRun, failureView, recoveryView, successView, warningView } from '../../core/notify-runs.js';
 import type { NotifyKind, NotifyView, ViewOptions } from '../../core/notify-view.js';
 import type { FleetSummary, VmStatus } from '../../core/status-model.js';
@@ -127,9 +127,9 @@ export class ChannelNotifier implements Notifier {
     await this.guard('prune-refused', () => this.send(pruneRefusedView(a, this.viewOpts())));
   }
 
-  /** The scheduled digest (includes the storage alert when above the threshold). */
-  async digest(summary: FleetSummary, statuses: readonly VmStatus[]): Promise<void> {
-    await this.guard('digest', () => this.send(digestView(summary, statuses, this.viewOpts())));
+  /** The scheduled digest (includes the storage alert when above the threshold, and what was pruned in the period). */
+  async digest(summary: FleetSummary, statuses: readonly VmStatus[], pruned: PrunedSinceDigest = {}): Promise<void> {
+    await this.guard('digest', () => this.send(digestView(summary, statuses, this.viewOpts(), pruned)));
   }
 
   /** The storage alert on its own, at most daily; nothing when below the threshold. */

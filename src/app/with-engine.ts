@@ -9,7 +9,7 @@ import { jsonError } from './json-error.js';
 export async function withEngine(opts: EngineCliOptions, fn: (ctx: EngineContext) => Promise<number>): Promise<void> {
   let ctx: EngineContext | undefined;
   try {
-    ctx = await setupEngine({ ...(opts.repo !== undefined ? { repo: opts.repo } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
+    ctx = await setupEngine({ ...(opts.repo !== undefined ? { repo: opts.repo } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.logLevel ? { logLevel: opts.logLevel } : {}), ...(opts.onHypervisor !== undefined ? { onHypervisor: opts.onHypervisor } : {}) });
     process.exitCode = await fn(ctx);
   } catch (e) {
     if (e instanceof LockedError) {

@@ -1,0 +1,19 @@
+// The desired state as vmbackup sees it when a bacula-fd runs it ON hypervisor `name` (runs_on:
+// hypervisor): that hypervisor is reached with the local transport and the backup storage is
+// where it mounts it, so the streaming writer (one read, hash inline) does the copy. Pure.
+import type { DesiredState } from '../model.js';
+
+export type OnHypervisor = { desired: DesiredState } | { error: string };
+
+export function onHypervisor(d: DesiredState, name: string): OnHypervisor {
+  const hv = d.hypervisors.find((h) => h.name === name);
+  if (!hv) return { error: `--on-hypervisor ${name}: no such hypervisor in the applied revision` };
+  if (hv.runsOn !== 'hypervisor') return { error: `--on-hypervisor ${name}: the applied revision runs ${name}'s backups from the control host (runs_on: ${hv.runsOn}); nothing done here` };
+  return {
+    desired: {
+      ...d,
+      settings: { ...d.settings, storageRoot: hv.storageRoot },
+      hypervisors: d.hypervisors.map((h) => (h.name === name ? { ...h, transport: 'local' as const } : h)),
+    },
+  };
+}

@@ -76,6 +76,8 @@ export interface CycleResult {
   results: ActionResult[];
   statusCommit?: string;
   statuses?: VmStatus[];
+  /** Every hypervisor of the policy in force (with VMs or not) → whether it answered this pass (host_reachable). */
+  hosts?: Record<string, boolean>;
   summary?: FleetSummary;
   digestSchedule?: string;
   timeZone?: string;
@@ -130,6 +132,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   try {
     const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}) }, desired, revision);
     Object.assign(result, { plan: r.plan, results: r.results, statuses: r.statuses, summary: r.summary, timeZone: desired.settings.timeZone });
+    const down = new Set(r.plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'host-unreachable' ? [a.subject] : [])));
+    result.hosts = Object.fromEntries(desired.hypervisors.map((h) => [h.name, !down.has(h.name)]));
     if (r.statusCommit) result.statusCommit = r.statusCommit;
     if (r.pushedHead) result.head = r.pushedHead;
     if (desired.settings.notifications.slack?.digestSchedule) result.digestSchedule = desired.settings.notifications.slack.digestSchedule;

@@ -109,7 +109,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       onceFailed = r.errors.length > 0 || r.results.some((x) => !x.ok) || !r.appliedRevision;
       if (r.skipped) return;
       if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
-      if (r.statuses) metrics.observeFleet(r.statuses);
+      if (r.statuses) metrics.observeFleet(r.statuses, r.hosts);
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
       metrics.recordReconcile(r.ms, r.results.every((x) => x.ok));

@@ -81,8 +81,9 @@ export class MetricsRegistry {
 
   /** The fleet as the last reconcile saw it: vm_info (and counters at 0) for every VM, vm_ready
    *  from the Ready condition, and host_reachable per hypervisor (0 when one of its VMs could not
-   *  be observed because the host did not answer). Series of VMs and hypervisors gone are dropped. */
-  observeFleet(statuses: readonly VmStatus[]): void {
+   *  be observed because the host did not answer; `hosts`, when given, is every hypervisor of the
+   *  policy, those with no VMs too). Series of VMs and hypervisors gone are dropped. */
+  observeFleet(statuses: readonly VmStatus[], hosts?: Readonly<Record<string, boolean>>): void {
     this.setVms(statuses.map((s) => ({ name: s.vm, hypervisor: s.hypervisor, ...(s.policy ? { policy: s.policy } : {}) })));
     const reachable = new Map<string, boolean>();
     for (const s of statuses) {
@@ -91,6 +92,7 @@ export class MetricsRegistry {
       const down = ready?.reason === 'HostUnreachable';
       reachable.set(s.hypervisor, (reachable.get(s.hypervisor) ?? true) && !down);
     }
+    if (hosts) for (const [hv, ok] of Object.entries(hosts)) reachable.set(hv, ok && (reachable.get(hv) ?? true));
     this.setHypervisors([...reachable.keys()]);
     for (const [hv, ok] of reachable) this.setHostReachable(hv, ok);
   }

@@ -23,7 +23,7 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   if (gitGlobal) { process.env.GIT_CONFIG_GLOBAL = gitGlobal; log.info({ source: o.repo }, 'the source is owned by another user: trusted as git safe.directory (this path only)'); }
   const code = await runDaemon({
     source: o.repo, stateDir: o.stateDir, branch: o.branch, pollSec: Number(o.poll), ...(listen ? { listen } : {}),
-    baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, cronFile: o.cronFile,
+    baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, ...(o.cronFile ? { cronFile: o.cronFile } : {}),
     ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), acceptRewrittenHistory: Boolean(o.acceptRewrittenHistory), requireSignedHistory: Boolean(o.requireSignedHistory),
     push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout), webhookMaxBodyBytes: num('--webhook-max-body', o.webhookMaxBody, 1),
   }, log, (store) => new NotifierBridge(log, store, process.env));

@@ -18,7 +18,7 @@ export function registerDaemon(program: Command): void {
     .option('--webhook-max-body <bytes>', 'POST /hooks/git bodies larger than this get 413 (unread)', '65536')
     .option('--bacula-config-dir <dir>', 'where bacula-dir.conf is installed', '/etc/bacula')
     .option('--bconsole-config <file>', 'bconsole.conf for reload and catch-up runs', '/etc/bacula/bconsole.conf')
-    .option('--cron-file <file>', 'cron.d file written when settings.scheduler is cron', '/etc/cron.d/vmbackup')
+    .option('--cron-file <file>', 'with settings.scheduler cron: write this cron.d file directly (a daemon running as root). Default: stage it in <state-dir>/schedule for vmbackup-schedule.path (`vmbackup schedule install`)')
     .option('--allowed-signers <file>', 'apply only commits signed by these SSH keys (git allowed_signers format)')
     .option('--gpg-keyring <dir>', 'apply only commits signed by a key in this GnuPG home')
     .option('--require-signed-history', 'with signing: every commit since the applied revision that changes policy must be signed (default: the new revision itself, which attests its tree)')

@@ -1,12 +1,17 @@
 // Apply: render the desired state, fill secret placeholders from the environment or systemd
 // credentials (through the vault, so every filled value is scrubbed from what leaves the process),
-// and install it — Bacula (tested with bacula-dir -t, then reloaded) or cron.d. Nothing is written
-// when nothing changed; a failure leaves the previous files in force; its message is scrubbed.
+// and install it — Bacula (tested with bacula-dir -t, then reloaded), or cron.d / systemd timers
+// STAGED in the state dir for the root installer (`vmbackup schedule install`, run by
+// vmbackup-schedule.path), or with --cron-file written directly. Nothing is written when nothing
+// changed; a failure leaves the previous files in force; its message is scrubbed.
 import { readFile } from 'node:fs/promises';
 import type { DesiredState, SecretRef } from '../core/model.js';
 import { renderBacula, renderCron, type Templates } from '../core/render.js';
 import { fillSecrets } from '../core/secrets-fill.js';
+import { renderSystemd } from '../core/render-systemd.js';
+import { STAGED_CRON } from '../core/schedule-install-check.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
+import { stageSchedule } from '../adapters/schedule-stage.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import { applyDirectorConfig } from '../adapters/bacula/director-config.js';
 import { defaultVault } from '../adapters/secrets/default-vault.js';
@@ -17,8 +22,10 @@ export interface ApplyTargets {
   baculaConfigDir: string;
   bconsole?: Bconsole;
   baculaBinary?: string;
-  /** The cron.d file (e.g. /etc/cron.d/vmbackup). */
-  cronFile: string;
+  /** The cron.d file (e.g. /etc/cron.d/vmbackup), written directly: a daemon running as root. */
+  cronFile?: string;
+  /** Where cron.d / systemd schedule files are staged for `vmbackup schedule install` (<state-dir>/schedule). */
+  scheduleDir?: string;
 }
 
 /**
@@ -50,11 +57,23 @@ async function install(d: DesiredState, templates: Templates, t: ApplyTargets, e
       return { ...f, content: r.text };
     });
     const r = await applyDirectorConfig(t.baculaConfigDir, 'bacula-dir.conf', files, t.bconsole, t.baculaBinary, vault.scrub);
-    return { changed: r.files, reloaded: r.reloaded };
+    // An empty stage: the installer removes a cron.d file or timers a previous scheduler left.
+    const staged = t.scheduleDir ? await stageSchedule(t.scheduleDir, 'bacula', []) : [];
+    return { changed: [...r.files, ...staged], reloaded: r.reloaded };
+  }
+  if (d.settings.scheduler === 'systemd') {
+    if (!t.scheduleDir) throw new Error('scheduler: systemd needs the schedule stage directory (the daemon stages timers for vmbackup-schedule.path)');
+    return { changed: await stageSchedule(t.scheduleDir, 'systemd', renderSystemd(d)), reloaded: false };
   }
   const [cron] = renderCron(d, templates);
-  const old = await readFile(t.cronFile, 'utf8').catch(() => undefined);
-  if (old === cron!.content) return { changed: [], reloaded: false };
-  await writeFileAtomic(t.cronFile, cron!.content, 0o644);
-  return { changed: [t.cronFile], reloaded: false };
+  if (t.cronFile || !t.scheduleDir) {
+    const target = t.cronFile ?? '/etc/cron.d/vmbackup';
+    const old = await readFile(target, 'utf8').catch(() => undefined);
+    if (old === cron!.content) return { changed: [], reloaded: false };
+    await writeFileAtomic(target, cron!.content, 0o644);
+    return { changed: [target], reloaded: false };
+  }
+  // The root installer accepts only jobs of the daemon's user: say so here, where the revision is refused visibly.
+  if (d.settings.cron.user === 'root') throw new Error('settings.cron.user is root: vmbackup-schedule installs only jobs that run as vmbackup (set cron.user: vmbackup, or run the daemon as root with --cron-file)');
+  return { changed: await stageSchedule(t.scheduleDir, 'cron', [{ path: STAGED_CRON, content: cron!.content }]), reloaded: false };
 }

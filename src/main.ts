@@ -10,6 +10,7 @@ import { registerDaemon } from './cli/daemon.js';
 import { registerStatus } from './cli/status.js';
 import { registerPrune } from './cli/prune.js';
 import { registerInit } from './cli/init.js';
+import { registerSchedule } from './cli/schedule.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerPrune(program);
   registerInit(program);
+  registerSchedule(program);
   return program;
 }
 

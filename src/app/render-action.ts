@@ -2,6 +2,7 @@
 import { resolve, join } from 'node:path';
 import { formatDiagnostic } from '../core/load.js';
 import { renderAll } from '../core/render.js';
+import { renderSystemd } from '../core/render-systemd.js';
 import { loadSnapshot } from './policy-source.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { EXIT } from './exit-codes.js';
@@ -18,7 +19,9 @@ export async function renderAction(opts: RenderOpts): Promise<void> {
     return;
   }
   const outDir = resolve(opts.out);
-  const files = renderAll(snap.load.desired, snap.templates, { outDir });
+  const desired = snap.load.desired;
+  // scheduler: systemd adds one .timer + .service per schedule next to the (inert) cron and Bacula files.
+  const files = [...renderAll(desired, snap.templates, { outDir }), ...(desired.settings.scheduler === 'systemd' ? renderSystemd(desired) : [])];
   for (const f of files) await writeFileAtomic(join(outDir, f.path), f.content, f.mode);
   if (opts.json) {
     process.stdout.write(JSON.stringify({ outDir, files: files.map((f) => ({ path: f.path, mode: f.mode.toString(8), bytes: Buffer.byteLength(f.content) })) }, null, 2) + '\n');

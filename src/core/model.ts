@@ -28,7 +28,7 @@ export type Method = 'quiesce' | 'snapshot';
 export const METHODS: readonly Method[] = ['quiesce', 'snapshot'];
 
 export type Transport = 'local' | 'ssh';
-export type SchedulerKind = 'bacula' | 'cron';
+export type SchedulerKind = 'bacula' | 'cron' | 'systemd';
 export type TestNetwork = 'none' | 'isolated';
 
 /**

@@ -69,10 +69,12 @@ export function scheduleDstNotes(s: Schedule, timeZone: string, scheduler: Sched
       if (!hit) continue;
       if (tr.after > tr.before && !gap) {
         const does = scheduler === 'bacula' ? 'Bacula skips that run'
+          : scheduler === 'systemd' ? 'the systemd timer skips that run'
           : fixed ? 'cron runs it once right after the clocks jump' : 'cron skips the runs in the skipped time';
         gap = `runs at ${wallText(hit)}, a time that does not exist in ${timeZone} (clocks jump forward): ${does}; move it out of ${wallText(new Date(a)).slice(0, 5)}-${wallText(new Date(b)).slice(0, 5)}`;
       } else if (tr.after < tr.before && !overlap) {
         const does = scheduler === 'bacula' ? 'Bacula runs it twice'
+          : scheduler === 'systemd' ? 'the systemd timer runs it once (the first occurrence)'
           : fixed ? 'cron runs it once' : 'cron runs it at both occurrences';
         overlap = `runs at ${wallText(hit)}, a time that happens twice in ${timeZone} (clocks go back): ${does}; move it out of ${wallText(new Date(a)).slice(0, 5)}-${wallText(new Date(b)).slice(0, 5)}`;
       }

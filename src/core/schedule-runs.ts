@@ -11,6 +11,9 @@
 //           specific time, i.e. minute and hour not starting with `*`, others are "scheduled
 //           normally") a fixed-time job in a gap runs once at the change, in an overlap once (the
 //           first); a wildcard job skips gap minutes and runs both overlap occurrences.
+//   systemd (OnCalendar= with a zone, checked against systemd 252's `systemd-analyze calendar`)
+//           any time in a gap never runs; a time in an overlap runs once, at its first
+//           occurrence (fixed and wildcard alike).
 import { Cron } from 'croner';
 import type { Schedule, SchedulerKind } from './model.js';
 import { memo, parseCron } from './schedule.js';
@@ -70,6 +73,7 @@ export const wallJob = (cron: string): Cron =>
 /** The instants a wall-clock match becomes under `scheduler` (see the file header). */
 export function instantsFor(wall: number, timeZone: string, scheduler: SchedulerKind, fixed: boolean): number[] {
   const { instants, changeAt } = wallToInstants(wall, timeZone);
+  if (scheduler === 'systemd') return instants.slice(0, 1);
   if (scheduler === 'bacula' || !fixed) return instants;
   if (instants.length === 0) return changeAt === undefined ? [] : [changeAt];
   return [instants[0]!];

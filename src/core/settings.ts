@@ -50,7 +50,7 @@ export function buildSettings(c: Collected): Settings {
       imageWriter: bk.image_writer === 'qemu-img' ? 'qemu-img' : 'auto',
     },
     testRestore: { isolatedNetwork: str(tr.isolated_network, 'vmbackup-isolated'), bootTimeoutSec: num(tr.boot_timeout_seconds, 300) },
-    scheduler: get('scheduler') === 'cron' ? 'cron' : 'bacula',
+    scheduler: get('scheduler') === 'cron' || get('scheduler') === 'systemd' ? get('scheduler') as 'cron' | 'systemd' : 'bacula',
     timeZone: str(get('time_zone'), 'UTC'),
     statusPath: str(get('status_path'), 'status'),
     ...(typeof defaultPolicy === 'string' ? { defaultPolicy } : {}),

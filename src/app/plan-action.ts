@@ -36,8 +36,9 @@ export async function planAction(opts: PlanOpts): Promise<void> {
     return;
   }
   if (!base.load.ok) process.stderr.write(`plan: warning: base ${base.label} is itself invalid; comparing against what could be read\n`);
-  // Only VMs whose retention changes need their recorded restore points.
-  const points = await readRecordedRestorePoints(opts.repo, head.load.desired.settings.statusPath, retentionChangedVms(base.load.desired, head.load.desired));
+  // Without a retention change no restore point is needed; with one, every VM's (the guard's pass-wide rule counts them all).
+  const changed = retentionChangedVms(base.load.desired, head.load.desired);
+  const points = changed.size ? await readRecordedRestorePoints(opts.repo, head.load.desired.settings.statusPath) : new Map();
   const plan = planPolicyChange({
     base: { label: base.label, desired: base.load.desired, rendered: renderAll(base.load.desired, base.templates), templateOverrides: baseTpl },
     head: { label: head.label, desired: head.load.desired, rendered: renderAll(head.load.desired, head.templates), templateOverrides: headTpl },

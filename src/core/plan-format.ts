@@ -1,5 +1,5 @@
 // Prints a PolicyPlan for people: plain text for terminals, Markdown for a PR comment.
-import type { PolicyPlan, RetentionChange } from './policy-diff.js';
+import type { PassRefusal, PolicyPlan, RetentionChange } from './policy-diff.js';
 import type { Diagnostic, Retention } from './model.js';
 import type { SafetyChange } from './safety-diff.js';
 import { escapeTerminal } from './terminal-text.js';
@@ -43,6 +43,11 @@ function refusalText(r: RetentionChange, code: (s: string) => string): string {
   return `would be refused: prunes ${x.prunes} of ${x.points} points of ${code(r.vm)} (the mass-prune guard stops a pass deleting more than ${x.maxPercent}% of a VM's points; the daemon will not prune it until settings.allow_mass_prune: true or a smaller cut)`;
 }
 
+/** The pass-wide rule: `would be refused: this pass prunes 7 of 21 points of 7 VMs (…)`. */
+function passRefusalText(x: PassRefusal): string {
+  return `would be refused: this pass prunes ${x.prunes} of ${x.points} points of ${x.vms} VMs (the mass-prune guard stops a pass deleting more than ${x.maxPercent}% of all points; the daemon will prune nothing at all until settings.allow_mass_prune: true or a smaller cut)`;
+}
+
 const where = (d: Diagnostic): string => `${d.file}:${d.line}:${d.col}`;
 const cutMark = (r: RetentionChange): string => (r.cut ? '⚠️ ' : '');
 
@@ -61,6 +66,7 @@ function planText(p: PolicyPlan): string {
   const out: string[] = [`Plan: ${p.base} → ${p.head} (at ${p.now})`];
   for (const c of p.safety) out.push(`⚠ safety: ${safetyText(c, (s) => s)}`);
   for (const r of p.retention) if (r.refused) out.push(`⚠ ${refusalText(r, (s) => s)}`);
+  if (p.passRefused) out.push(`⚠ ${passRefusalText(p.passRefused)}`);
   out.push(summaryLine(p), '');
   for (const v of p.gained) out.push(`+ ${v}: gains protection`);
   for (const v of p.lost) out.push(`- ${v}: loses protection (its backups stay until the removal grace period ends)`);
@@ -90,8 +96,8 @@ function planMarkdown(p: PolicyPlan): string {
   const out: string[] = [`### vmbackup plan: \`${p.base}\` → \`${p.head}\``, ''];
   if (!p.hasChanges) return out.concat('No changes: the same VMs are protected in the same way.', '', ...warningsMarkdown(p.warnings)).join('\n');
   const refused = p.retention.filter((r) => r.refused);
-  if (refused.length) {
-    out.push('> [!CAUTION]', ...refused.map((r) => `> ⛔ ${refusalText(r, mdCode)}`), '');
+  if (refused.length || p.passRefused) {
+    out.push('> [!CAUTION]', ...refused.map((r) => `> ⛔ ${refusalText(r, mdCode)}`), ...(p.passRefused ? [`> ⛔ ${passRefusalText(p.passRefused)}`] : []), '');
   }
   if (p.safety.length) {
     out.push('> [!WARNING]', '> **This change weakens safety checks.** Review these before merging:', '>');

@@ -1,7 +1,7 @@
 // The pull-request plan: what a policy change would do, as data (Terraform's plan, for backups).
 // Pure: both desired states, the recorded restore points, the rendered files and `now` come in.
 import type { DesiredState, Diagnostic, RenderedFile, Retention, RestorePoint, Settings, Vm } from './model.js';
-import { massPruneRefused } from './prune-guard.js';
+import { massPruneRefused, passPrunes, type PruneShare } from './prune-guard.js';
 import { decideRetention } from './retention.js';
 import { parseDuration } from './retention-duration.js';
 import { nextRuns } from './schedule.js';
@@ -12,6 +12,8 @@ export interface FieldChange { field: string; before: unknown; after: unknown }
 export interface PruneChange { vm: string; id: string; reasons: string[] }
 /** The mass-prune guard would refuse the VM's next prune: `prunes` of its `points` recorded restore points. */
 export interface PruneRefusal { prunes: number; points: number; maxPercent: number }
+/** The guard's pass-wide rule would refuse the next pass: `prunes` of all `points` of `vms` VMs with recorded points. */
+export interface PassRefusal extends PruneRefusal { vms: number }
 export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[]; /** It keeps less than before (a count lowered or dropped, keep_within shortened) or prunes a recorded point. */ cut: boolean; refused?: PruneRefusal }
 export interface ScheduleChange { vm: string; before: string | null; after: string | null; nextRuns: string[] }
 
@@ -26,6 +28,8 @@ export interface PolicyPlan {
   vmChanges: { vm: string; changes: FieldChange[] }[];
   schedules: ScheduleChange[];
   retention: RetentionChange[];
+  /** The daemon's pass-wide mass-prune rule would refuse the next pass (nothing at all pruned). */
+  passRefused?: PassRefusal;
   hypervisors: { added: string[]; removed: string[]; changed: string[] };
   policies: { added: string[]; removed: string[]; changed: string[] };
   renderDiff: { path: string; patch: string }[];
@@ -47,6 +51,7 @@ export interface PlanSide {
 export interface PlanInput {
   base: PlanSide;
   head: PlanSide;
+  /** Recorded restore points by VM: those whose retention changes, and every other VM for the pass-wide rule. */
   restorePoints: ReadonlyMap<string, readonly RestorePoint[]>;
   now: string;
   nextRunCount?: number;
@@ -158,6 +163,15 @@ function refusal(prunes: number, points: number, s: Pick<Settings, 'allowMassPru
   return massPruneRefused(prunes, points, s) ? { refused: { prunes, points, maxPercent: Math.round(s.maxPruneShare * 100) } } : {};
 }
 
+const countPrunes = (points: readonly RestorePoint[], r: Retention, now: string, timeZone: string): number =>
+  decideRetention(points, r, { now, timeZone }).filter((d) => d.action === 'prune').length;
+
+/** What the daemon's pass-wide rule (prune-guard.ts) would say about the next pass under the head's settings. */
+function passRefusal(shares: readonly PruneShare[], s: Pick<Settings, 'allowMassPrune' | 'maxPruneShare'>): PassRefusal | undefined {
+  const p = passPrunes(shares, s);
+  return p.refused ? { prunes: p.prunes, points: p.points, vms: shares.filter((x) => x.points > 0).length, maxPercent: Math.round(s.maxPruneShare * 100) } : undefined;
+}
+
 export function planPolicyChange(input: PlanInput): PolicyPlan {
   const { base, head, now } = input;
   const tz = head.desired.settings.timeZone;
@@ -170,6 +184,8 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
   // A new time zone or scheduler moves every run although no schedule text changed.
   const clockMoved = base.desired.settings.timeZone !== tz || base.desired.settings.scheduler !== head.desired.settings.scheduler;
   const retention: RetentionChange[] = [];
+  const shares: PruneShare[] = []; // changed VMs' next prune under the head, for the pass-wide rule
+  const unchanged: { points: readonly RestorePoint[]; retention: Retention }[] = [];
   for (const [name, after] of [...hv.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const before = bv.get(name);
     const changes = before ? COMPARED.filter((f) => !same(before[f], after[f])).map((f) => ({ field: f, before: before[f], after: after[f] })) : [];
@@ -181,8 +197,11 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     if (before && !same(before.retention, after.retention)) {
       const { prunes, ...delta } = pruneDelta(name, points, before.retention, after.retention, now, tz);
       retention.push({ vm: name, before: before.retention, after: after.retention, ...delta, cut: delta.wouldPrune.length > 0 || keepsLess(before.retention, after.retention), ...refusal(prunes, points.length, head.desired.settings) });
-    }
+      shares.push({ prunes, points: points.length });
+    } else if (points.length) unchanged.push({ points, retention: after.retention });
   }
+  // Only a retention change can move the pass; then the unchanged VMs' own prunes and points count too.
+  const passRefused = retention.length ? passRefusal([...shares, ...unchanged.map((u) => ({ prunes: countPrunes(u.points, u.retention, now, tz), points: u.points.length }))], head.desired.settings) : undefined;
   for (const name of lost) schedules.push({ vm: name, before: bv.get(name)!.schedule.spec, after: null, nextRuns: [] });
   const hypervisors = namedDiff(base.desired.hypervisors, head.desired.hypervisors);
   const policies = namedDiff(base.desired.policies, head.desired.policies);
@@ -193,5 +212,5 @@ export function planPolicyChange(input: PlanInput): PolicyPlan {
     + hypervisors.added.length + hypervisors.removed.length + hypervisors.changed.length
     + policies.added.length + policies.removed.length + policies.changed.length > 0
     || !same({ ...base.desired.settings, source: null }, { ...head.desired.settings, source: null });
-  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, hypervisors, policies, renderDiff, safety, warnings: [...(input.warnings ?? [])], hasChanges };
+  return { base: base.label, head: head.label, now, timeZone: tz, gained, lost, vmChanges, schedules, retention, ...(passRefused ? { passRefused } : {}), hypervisors, policies, renderDiff, safety, warnings: [...(input.warnings ?? [])], hasChanges };
 }

@@ -8,7 +8,8 @@ import { EXIT } from './exit-codes.js';
 import type { EngineCliOptions } from './options.js';
 import { backupVm } from '../engine/backup.js';
 import { cleanupVm } from '../engine/cleanup.js';
-import { findVm, newRun } from '../engine/context.js';
+import { findVm, newRun, type EngineContext } from '../engine/context.js';
+import type { Vm } from '../core/model.js';
 import { observeForBackup } from '../engine/observe-vm.js';
 import { lockVm } from '../engine/vm-lock.js';
 import { printResult, withEngine } from './with-engine.js';
@@ -81,6 +82,7 @@ export async function notifyAction(vmName: string, opts: EngineCliOptions & { jo
   await withEngine(opts, async (ctx) => {
     const vm = findVm(ctx.desired, vmName);
     const ok = /^(OK|Success)/i.test(opts.jobStatus);
+    if (ctx.desired.hypervisors.find((h) => h.name === vm.hypervisor)?.runsOn === 'hypervisor') return hypervisorJob(ctx, vm, opts, ok);
     const last = (await ctx.store.runs({ vm: vm.name, kind: 'backup' })).at(-1);
     const alreadyReported = last !== undefined && last.status === 'failed' && Date.now() - Date.parse(last.started) < 24 * 3_600_000;
     if (!ok && !alreadyReported) {
@@ -91,4 +93,23 @@ export async function notifyAction(vmName: string, opts: EngineCliOptions & { jo
     printResult(opts, { vm: vm.name, jobId: opts.jobId, jobStatus: opts.jobStatus, notified: !ok && !alreadyReported }, `bacula job ${opts.jobId} for ${vm.name}: ${opts.jobStatus}${!ok && !alreadyReported ? ' (alert sent)' : ''}`);
     return EXIT.OK;
   });
+}
+
+/**
+ * A job that ran on the VM's own hypervisor (runs_on: hypervisor): its run history lives there, so
+ * the control host records the result here from Bacula's status and the manifest on the shared
+ * storage that carries this JobId, and alerts (or announces a recovery) as for a local run.
+ */
+async function hypervisorJob(ctx: EngineContext, vm: Vm, opts: EngineCliOptions & { jobId: string; jobStatus: string }, ok: boolean): Promise<number> {
+  const point = ok ? (await ctx.storage.list(vm.hypervisor, vm.name)).find((b) => b.manifest?.bacula_job_id === opts.jobId && !b.corrupt) : undefined;
+  const base = { ...newRun(ctx, 'backup', vm), finished: ctx.now().toISOString(), steps: [] };
+  const run: RunRecord = point?.manifest
+    ? { ...base, status: 'ok', backupId: point.id, sizeBytes: point.manifest.total_size_bytes, started: point.manifest.started, finished: point.manifest.finished }
+    : { ...base, status: 'failed', error: ok
+      ? `Bacula job ${opts.jobId} on ${vm.hypervisor}-fd ended "${opts.jobStatus}", but no published restore point of ${vm.name} records that JobId`
+      : `Bacula job ${opts.jobId} on ${vm.hypervisor}-fd ended "${opts.jobStatus}" (see the job log on the director)` };
+  await ctx.store.saveRun(run);
+  await ctx.notifier.notify({ kind: run.status === 'ok' ? 'success' : 'failure', run });
+  printResult(opts, { vm: vm.name, jobId: opts.jobId, jobStatus: opts.jobStatus, hypervisor: vm.hypervisor, run: run.status, ...(run.backupId ? { backupId: run.backupId } : {}) }, `bacula job ${opts.jobId} for ${vm.name} on ${vm.hypervisor}: ${opts.jobStatus}${run.backupId ? ` (restore point ${run.backupId})` : ''}${run.status === 'failed' ? ' (alert sent)' : ''}`);
+  return run.status === 'ok' ? EXIT.OK : EXIT.ERROR;
 }

@@ -13,6 +13,7 @@ test('onHypervisor: local transport and the hypervisor\'s storage mount, others 
   assert.ok('desired' in r);
   assert.equal(r.desired.hypervisors[0]!.transport, 'local');
   assert.equal(r.desired.settings.storageRoot, '/mnt/nfs-backup');
+  assert.deepEqual(r.desired.settings.notifications, {}, 'no channel (and so no secret) on the hypervisor');
   assert.deepEqual(r.desired.hypervisors.slice(1), d.hypervisors.slice(1));
   assert.equal(d.hypervisors[0]!.transport, 'ssh', 'the input is not changed');
 });

@@ -1,6 +1,8 @@
 // The desired state as vmbackup sees it when a bacula-fd runs it ON hypervisor `name` (runs_on:
 // hypervisor): that hypervisor is reached with the local transport and the backup storage is
-// where it mounts it, so the streaming writer (one read, hash inline) does the copy. Pure.
+// where it mounts it, so the streaming writer (one read, hash inline) does the copy. It sends no
+// notifications: no channel secret lives on a hypervisor; the control host's `notify` RunScript
+// reports the job from the manifest and Bacula's job status. Pure.
 import type { DesiredState } from '../model.js';
 
 export type OnHypervisor = { desired: DesiredState } | { error: string };
@@ -12,7 +14,7 @@ export function onHypervisor(d: DesiredState, name: string): OnHypervisor {
   return {
     desired: {
       ...d,
-      settings: { ...d.settings, storageRoot: hv.storageRoot },
+      settings: { ...d.settings, storageRoot: hv.storageRoot, notifications: {} },
       hypervisors: d.hypervisors.map((h) => (h.name === name ? { ...h, transport: 'local' as const } : h)),
     },
   };

@@ -96,7 +96,8 @@ describe('faults: process killed mid-copy, concurrent runs', () => {
     t.after(async () => { await repairLab(env, [noos.ref]); await env.cleanup(); await noos.cleanup(); await rm(dir, { recursive: true, force: true }); });
     const prev = await goodBackup(env, VM);
     await sleep(1100);
-    const left = await killMidCopy(lab, env, VM, await slowQemuImg(dir, '1M'));
+    // 256 KiB/s: the orphaned copy must still run when `cleanup` looks (at 1 MiB/s a loaded CI machine once let it finish first).
+    const left = await killMidCopy(lab, env, VM, await slowQemuImg(dir, '256K'));
 
     const c = await env.cli(['cleanup', VM]);
     assert.equal(c.code, 0, `${c.stdout}\n${c.stderr.slice(-3000)}`);

@@ -85,6 +85,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
           frozenSource: Boolean(snap), name, dirCtl: partialCtl, dirHv: partialHv,
         }, `${vm.name} ${d.target}`), log);
         const hashing = copy.sha256.then((h) => {
+          if (h.warning) run.warnings.push(h.warning);
           files.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', writer: copy.writer, source_path: src, virtual_size_bytes: pre.virtualBytes.get(d.target) ?? 0 });
         });
         hashing.catch(() => undefined); // awaited below; a copy failing first must not leave it unhandled

@@ -2,10 +2,13 @@
 // running VM's base image on a local hypervisor is streamed into a qcow2 by vmbackup itself and
 // hashed on the way (one read of the source, no read-back). Everything else, and every ssh
 // hypervisor (the data must not cross the control host), goes through `qemu-img convert` on the
-// hypervisor and is hashed from the storage mount afterwards.
+// hypervisor and is then hashed and fdatasynced where it was written: on the hypervisor itself for
+// ssh (`openssl dgst`, ../adapters/transport/remote-hash.ts), in this process for local. Only a
+// hypervisor without openssl has its images read back by the control host, with a run warning.
 import { join } from 'node:path';
 import type { ImageFormat } from '../adapters/libvirt/qemu-img.js';
 import { sha256File } from '../adapters/storage/hash.js';
+import { remoteSha256 } from '../adapters/transport/remote-hash.js';
 import { writeQcow2 } from '../adapters/storage/qcow2-writer.js';
 import type { Vm } from '../core/model.js';
 import type { EngineContext } from './context.js';
@@ -26,7 +29,11 @@ export interface DiskCopy {
   dirHv: string;
 }
 
-export interface CopiedDisk { writer: 'stream' | 'qemu-img'; sha256: Promise<{ sha256: string; bytes: number }> }
+export interface CopiedDisk {
+  writer: 'stream' | 'qemu-img';
+  /** `warning`: the image had to be hashed on the control host although its hypervisor is remote. */
+  sha256: Promise<{ sha256: string; bytes: number; warning?: string }>;
+}
 
 export async function copyDisk(ctx: EngineContext, host: Host, vm: Vm, d: DiskCopy, label: string): Promise<CopiedDisk> {
   const timeoutMs = ctx.desired.settings.backup.copyTimeoutHours * 3_600_000;
@@ -41,7 +48,16 @@ export async function copyDisk(ctx: EngineContext, host: Host, vm: Vm, d: DiskCo
   await watchProgress(ctx, label, ctlPath, () => host.qemuImg.convert(d.source, d.format, `${d.dirHv}/${d.name}`, { compress: vm.compression === 'zstd', timeoutMs }));
   await host.fs.chmod('0640', `${d.dirHv}/${d.name}`);
   // Hashed while the next disk copies: the image was just written, so it is read from the page cache.
-  const sha256 = sha256File(ctlPath, undefined, { sync: true });
+  const sha256 = host.transport.kind === 'ssh'
+    ? remoteSha256(host.transport, `${d.dirHv}/${d.name}`, { sync: true, timeoutMs }).then((h) => {
+      if (h.kind === 'ok') return { sha256: h.sha256, bytes: h.bytes };
+      if (h.kind === 'no-tool') {
+        const warning = `${host.hv.name} has no openssl: ${d.name} was hashed by reading it back on the control host`;
+        return sha256File(ctlPath, undefined, { sync: true }).then((r) => ({ ...r, warning }));
+      }
+      throw new Error(`${host.hv.name}: ${d.name} was not hashed (${h.kind})`);
+    })
+    : sha256File(ctlPath, undefined, { sync: true });
   sha256.catch(() => undefined); // awaited by the caller; a copy failing first must not leave it unhandled
   return { writer: 'qemu-img', sha256 };
 }

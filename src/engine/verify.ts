@@ -4,17 +4,19 @@
 // Storage is untrusted on read: manifest paths must be plain names inside the backup directory,
 // files are opened without following symlinks and must be regular, and no file is read past
 // its manifest size + 1 byte (so /dev/zero, a FIFO or a huge file cannot hang verify).
+// The images are hashed on the VM's ssh hypervisor when it has one (./verify-hasher.ts).
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHECKSUM_FILE, VERIFY_FILE } from '../core/backup-layout.js';
 import { manifestProblems, parseChecksums } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
 import type { StoredBackup } from '../adapters/storage/backup-store.js';
-import { readRegularText, sha256Regular, UntrustedFileError } from '../adapters/storage/read-untrusted.js';
+import { readRegularText, UntrustedFileError } from '../adapters/storage/read-untrusted.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { newRun, type EngineContext } from './context.js';
+import { hasherFor } from './verify-hasher.js';
 
-export interface VerifyResult { id: string; ok: boolean; problems: string[]; bytes: number; ms: number }
+export interface VerifyResult { id: string; ok: boolean; problems: string[]; bytes: number; ms: number; warnings: string[] }
 
 const why = (e: unknown): string =>
   e instanceof UntrustedFileError ? e.why : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (e as Error).message;
@@ -25,6 +27,7 @@ export async function verifyBackup(ctx: EngineContext, b: StoredBackup): Promise
   const problems: string[] = [];
   let bytes = 0;
   const m = b.manifest;
+  const hasher = hasherFor(ctx, b.dir, b.id);
   const mp = m ? manifestProblems(m) : [];
   if (!m) problems.push(...(b.corrupt?.length ? b.corrupt : ['backup-metadata.json is missing or unreadable']));
   else if (mp.length) problems.push(...mp); // a corrupt manifest: none of its paths is opened
@@ -41,7 +44,7 @@ export async function verifyBackup(ctx: EngineContext, b: StoredBackup): Promise
     for (const f of m.files) {
       if (sums.get(f.path) !== f.sha256) problems.push(`${f.path}: ${CHECKSUM_FILE} and the manifest disagree`);
       try {
-        const h = await sha256Regular(join(b.dir, f.path), f.size_bytes);
+        const h = await hasher.hash(f.path, f.size_bytes);
         bytes += h.bytes;
         if (h.truncatedRead) problems.push(`${f.path}: larger than the ${f.size_bytes} bytes the manifest says (read stopped there)`);
         else if (h.bytes !== f.size_bytes) problems.push(`${f.path}: ${h.bytes} bytes, expected ${f.size_bytes}`);
@@ -55,7 +58,7 @@ export async function verifyBackup(ctx: EngineContext, b: StoredBackup): Promise
   const record = { result: ok ? 'ok' : 'failed', at: ctx.now().toISOString(), problems, bytes };
   // The verdict goes only into a real directory (a symlink where a backup should be is not written through).
   if ((await lstat(b.dir).catch(() => undefined))?.isDirectory()) await ctx.storage.writeFile(b.dir, VERIFY_FILE, JSON.stringify(record, null, 2) + '\n');
-  return { id: b.id, ok, problems, bytes, ms: Math.round(performance.now() - t0) };
+  return { id: b.id, ok, problems, bytes, ms: Math.round(performance.now() - t0), warnings: hasher.warnings };
 }
 
 export type VerifySelection = { backup: string } | { latest: true } | { all: true };
@@ -70,6 +73,7 @@ export async function verifyVm(ctx: EngineContext, vm: Vm, sel: VerifySelection)
     run.error = 'backup' in sel ? `no backup ${sel.backup} of ${vm.name}` : `${vm.name} has no backup to verify`;
   } else {
     for (const b of chosen) results.push(await verifyBackup(ctx, b));
+    run.warnings.push(...new Set(results.flatMap((r) => r.warnings)));
     const bad = results.filter((r) => !r.ok);
     run.status = bad.length ? 'failed' : 'ok';
     if (bad.length) run.error = bad.map((r) => `${r.id}: ${r.problems.join('; ')}`).join(' | ');

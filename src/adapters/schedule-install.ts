@@ -1,6 +1,6 @@
 // The root side of schedule staging: read the daemon's stage as untrusted (no symlinks, regular
 // files only, size-capped), check it against the allow-list, then install cron.d or timers
-// atomically and drive systemctl with argv arrays. Nothing changes when nothing differs.
+// atomically (created by root: 0644 root:root, no chown) and drive systemctl with argv arrays. Nothing changes when nothing differs.
 import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -62,9 +62,6 @@ export async function readStage(from: string, o: CheckOptions): Promise<{ manife
   return { manifest: m, files };
 }
 
-/** Run as root: the files are root's (0644 root:root); a test run as a user keeps its own. */
-const rootOwner = (): { uid: number; gid: number } | undefined => (process.getuid?.() === 0 ? { uid: 0, gid: 0 } : undefined);
-
 const ours = async (path: string): Promise<boolean> => {
   const st = await lstat(path).catch(() => undefined);
   if (!st?.isFile()) return false;
@@ -80,7 +77,7 @@ export async function installStage(t: InstallTargets): Promise<InstallResult> {
   // cron.d: one file. Leaving cron mode removes it (only when vmbackup generated it).
   if (manifest.scheduler === 'cron') {
     const text = files.get(STAGED_CRON)!;
-    if ((await readFile(cronPath, 'utf8').catch(() => undefined)) !== text) { await writeFileAtomic(cronPath, text, 0o644, rootOwner()); r.written.push(cronPath); }
+    if ((await readFile(cronPath, 'utf8').catch(() => undefined)) !== text) { await writeFileAtomic(cronPath, text, 0o644); r.written.push(cronPath); }
   } else if (await ours(cronPath)) { await rm(cronPath); r.removed.push(cronPath); }
   // systemd: the staged units; installed vmbackup-* units with the header that are no longer staged go.
   const installed = (await readdir(t.unitDir).catch(() => [] as string[])).filter((n) => UNIT_NAME.test(n));
@@ -91,7 +88,7 @@ export async function installStage(t: InstallTargets): Promise<InstallResult> {
   const staleTimers = stale.filter((n) => n.endsWith('.timer'));
   if (staleTimers.length) await sc('disable', '--now', '--', ...staleTimers);
   for (const n of stale) { await rm(join(t.unitDir, n)); r.removed.push(join(t.unitDir, n)); }
-  for (const n of changed) { await writeFileAtomic(join(t.unitDir, n), files.get(n)!, 0o644, rootOwner()); r.written.push(join(t.unitDir, n)); }
+  for (const n of changed) { await writeFileAtomic(join(t.unitDir, n), files.get(n)!, 0o644); r.written.push(join(t.unitDir, n)); }
   await sc('daemon-reload');
   const timers = changed.filter((n) => n.endsWith('.timer'));
   if (timers.length) await sc('enable', '--now', '--', ...timers);

@@ -28,6 +28,8 @@ export type Method = 'quiesce' | 'snapshot';
 export const METHODS: readonly Method[] = ['quiesce', 'snapshot'];
 
 export type Transport = 'local' | 'ssh';
+/** Where vmbackup runs for a hypervisor's VMs: the control host (over `transport`), or the hypervisor itself, started by its bacula-fd. */
+export type RunsOn = 'control' | 'hypervisor';
 export type SchedulerKind = 'bacula' | 'cron' | 'systemd';
 export type TestNetwork = 'none' | 'isolated';
 
@@ -70,6 +72,16 @@ export interface Hypervisor {
   /** Where restores write disk images on this hypervisor. */
   imagesDir: string;
   isolatedNetwork: string;
+  /** `hypervisor`: its bacula-fd (Client `<name>-fd`) runs vmbackup there with the local transport. */
+  runsOn: RunsOn;
+  /** Its bacula-fd's port (hypervisor mode). */
+  fdPort: number;
+  /** The Director's password for its bacula-fd (hypervisor mode); only ever a reference. */
+  fdPassword: SecretRef;
+  /** The Client's `Maximum Concurrent Jobs`: VMs of this hypervisor backed up at once (hypervisor mode). */
+  maxConcurrentJobs: number;
+  /** vmbackup's state directory on the hypervisor (hypervisor mode): the published revision is in `<stateDir>/repo`. */
+  stateDir: string;
   source: SourceRef;
 }
 

@@ -4,6 +4,7 @@
 import { splitCommand } from './argv.js';
 import { cadenceDays } from './duration.js';
 import { err, refAt, where, type Collected, type RawItem } from './collect.js';
+import { hypervisorModeDiags, hypervisorModeOf } from './hypervisor-mode.js';
 import type { Diagnostic, Hypervisor, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
@@ -33,9 +34,11 @@ export function buildHypervisors(c: Collected, s: Settings, vmItems: RawItem[], 
       libvirtUri: typeof d.libvirt_uri === 'string' ? d.libvirt_uri : 'qemu:///system',
       imagesDir: typeof d.images_dir === 'string' ? d.images_dir : '/var/lib/libvirt/images',
       isolatedNetwork: typeof d.isolated_network === 'string' ? d.isolated_network : s.testRestore.isolatedNetwork,
+      ...hypervisorModeOf(d),
       source: it.ref,
     };
   });
+  c.hypervisors.forEach((it, i) => diags.push(...hypervisorModeDiags(it, out[i]!, s)));
   // A repo that declares no hypervisor at all (seed 002's lone vm-list.yaml) gets implicit ones:
   // each name is also the ssh host name. Once any hypervisor is declared, references must resolve.
   if (out.length === 0) {
@@ -46,7 +49,7 @@ export function buildHypervisors(c: Collected, s: Settings, vmItems: RawItem[], 
       seen.add(name);
       const ref = refAt(it, ['hypervisor']);
       diags.push({ ...err('VMB_IMPLICIT_HYPERVISOR', ref, `hypervisor "${name}" is not declared; assuming ssh root@${name}:22 with storage ${s.storageRoot} (declare it under hypervisors: to silence this)`, 'hypervisor'), severity: 'warning' });
-      out.push({ name, address: name, transport: 'ssh', ssh: { user: 'root', port: 22 }, storageRoot: s.storageRoot, minFreeGiB: 50, labels: {}, libvirtUri: 'qemu:///system', imagesDir: '/var/lib/libvirt/images', isolatedNetwork: s.testRestore.isolatedNetwork, source: ref });
+      out.push({ name, address: name, transport: 'ssh', ssh: { user: 'root', port: 22 }, storageRoot: s.storageRoot, minFreeGiB: 50, labels: {}, libvirtUri: 'qemu:///system', imagesDir: '/var/lib/libvirt/images', isolatedNetwork: s.testRestore.isolatedNetwork, ...hypervisorModeOf({}), source: ref });
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));

@@ -8,7 +8,9 @@
 //                    expanded inline, so the file has no @include paths and
 //                    `bacula-dir -t -c OUT/bacula-dir.conf` works wherever OUT is.
 //                    Mode 0600: it holds secret placeholders.
-//   vmbackup.cron    cron.d file, one line per distinct schedule. Mode 0644.
+//   vmbackup.cron    cron.d file of the control host, one line per distinct schedule of the VMs
+//                    it backs up (those of `runs_on: control` hypervisors). Mode 0644.
+//   vmbackup-<hv>.cron  one per `runs_on: hypervisor` hypervisor: its VMs, run there. Mode 0644.
 //
 // The scheduler that is not selected (settings.scheduler) renders inert: with `cron`, Bacula
 // gets the jobs (for manual `run job=…`) but no Schedule resources; with `bacula`, the cron
@@ -17,9 +19,10 @@
 // Template helpers (Handlebars runs with noEscape: there is no HTML escaping anywhere):
 //   {{bstr x}}            Bacula double-quoted string, `\` and `"` escaped
 //   {{bword x}}           bare Bacula token (addresses where quotes are rejected: DirAddress)
-//   {{bcmd a b …}}        Bacula-quoted RunScript Command from argv (`%i`-style args stay job codes)
+//   {{bcmd a b …}}        Bacula-quoted RunScript Command from argv (`%i`-style args stay job codes);
+//                         an array argument adds its items (e.g. `hostArgs`, empty on the control host)
 //   {{secret ref}}        `@@secret:env:NAME@@` placeholder for a SecretRef
-//   {{sh a b …}}          /bin/sh command line for crontab (`%` written `\%`)
+//   {{sh a b …}}          /bin/sh command line for crontab (`%` written `\%`); arrays as for bcmd
 //   {{comment x}}         text on one comment line
 // Template data: see baculaView / cronView in render-view.ts; `desired` is the full DesiredState.
 import Handlebars from 'handlebars';
@@ -27,7 +30,7 @@ import {
   baculaCommand, baculaQuote, baculaWord, commentText, cronCommand, hasSecretPlaceholder, secretPlaceholder,
 } from './bacula-syntax.js';
 import type { DesiredState, RenderedFile, SecretRef } from './model.js';
-import { baculaView, cronView } from './render-view.js';
+import { baculaView, cronView, hypervisorModeHosts } from './render-view.js';
 
 export interface Templates {
   baculaDir: string;
@@ -42,6 +45,8 @@ export interface RenderOptions {
 
 export const BACULA_DIR_FILE = 'bacula-dir.conf';
 export const CRON_FILE = 'vmbackup.cron';
+/** The cron.d file a `runs_on: hypervisor` hypervisor installs. */
+export const hypervisorCronFile = (hypervisor: string): string => `vmbackup-${hypervisor}.cron`;
 
 const hb = Handlebars.create();
 
@@ -58,9 +63,9 @@ function str(v: unknown, helper: string): string {
 
 hb.registerHelper('bstr', (...a: unknown[]) => baculaQuote(str(args(a)[0], 'bstr')));
 hb.registerHelper('bword', (...a: unknown[]) => baculaWord(str(args(a)[0], 'bword')));
-hb.registerHelper('bcmd', (...a: unknown[]) => baculaQuote(baculaCommand(args(a).map((x) => str(x, 'bcmd')))));
+hb.registerHelper('bcmd', (...a: unknown[]) => baculaQuote(baculaCommand(args(a).flat().map((x) => str(x, 'bcmd')))));
 hb.registerHelper('secret', (...a: unknown[]) => secretPlaceholder(args(a)[0] as SecretRef));
-hb.registerHelper('sh', (...a: unknown[]) => cronCommand(args(a).map((x) => str(x, 'sh'))));
+hb.registerHelper('sh', (...a: unknown[]) => cronCommand(args(a).flat().map((x) => str(x, 'sh'))));
 hb.registerHelper('comment', (...a: unknown[]) => commentText(str(args(a)[0], 'comment')));
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
@@ -88,9 +93,13 @@ export function renderBacula(d: DesiredState, t: Templates, _opts: RenderOptions
   return [file(BACULA_DIR_FILE, content)];
 }
 
-/** vmbackup.cron (cron.d format). */
+/** cron.d files: the control host's vmbackup.cron first, then one per hypervisor-mode hypervisor, by name. */
 export function renderCron(d: DesiredState, t: Templates, _opts: RenderOptions = {}): RenderedFile[] {
-  return [file(CRON_FILE, compile(t.cron)(cronView(d)))];
+  const tpl = compile(t.cron);
+  return [
+    file(CRON_FILE, tpl(cronView(d))),
+    ...hypervisorModeHosts(d).map((h) => file(hypervisorCronFile(h.name), tpl(cronView(d, h.name)))),
+  ];
 }
 
 /** Both, sorted by path. */

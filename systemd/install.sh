@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the vmbackup daemon's system side: the vmbackup user and group, its directories with
-# their modes, the systemd unit and an example env file. Idempotent: a second run changes
-# nothing and says so. It never overwrites /etc/vmbackup/vmbackup.env, never enables or starts
-# the service, and never touches secrets (it prints the systemd-creds steps instead).
+# their modes, the systemd unit and an example env file, and the schedule installer
+# (vmbackup-schedule.path, enabled and started: it installs the cron.d file or timers the daemon
+# stages, as root). Idempotent: a second run changes nothing and says so. It never overwrites
+# /etc/vmbackup/vmbackup.env, never enables or starts vmbackup.service, and never touches secrets
+# (it prints the systemd-creds steps instead).
 #
 #   sudo systemd/install.sh [--dry-run] [--root DIR] [--storage PATH]
 #
@@ -18,7 +20,7 @@ while (($#)); do
     --dry-run) dry=1 ;;
     --root) root=${2:?--root needs a directory}; shift ;;
     --storage) storage=${2:?--storage needs a path}; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -98,6 +100,14 @@ ensure_file() { # SRC DEST MODE
   do_ "install $2 (mode $3)" install -D -m "$3" "$1" "$dest"
 }
 ensure_file "$here/vmbackup.service" /etc/systemd/system/vmbackup.service 644
+# The root side of scheduler: cron / systemd (the daemon cannot write /etc under its unit).
+ensure_file "$here/vmbackup-schedule.path" /etc/systemd/system/vmbackup-schedule.path 644
+ensure_file "$here/vmbackup-schedule.service" /etc/systemd/system/vmbackup-schedule.service 644
+# Enabled the way `systemctl enable` does it (WantedBy=paths.target), which also works under --root.
+wants=/etc/systemd/system/paths.target.wants/vmbackup-schedule.path
+enable_path() { mkdir -p "${root}${wants%/*}" && ln -sfn /etc/systemd/system/vmbackup-schedule.path "$root$wants"; }
+if [[ $(readlink "$root$wants" 2>/dev/null) == /etc/systemd/system/vmbackup-schedule.path ]]; then ok "vmbackup-schedule.path is enabled"
+else do_ "enable vmbackup-schedule.path (link in ${wants%/*})" enable_path; fi
 ensure_file "$here/vmbackup.env.example" /etc/vmbackup/vmbackup.env.example 644
 install_env() { install -m 640 "$here/vmbackup.env.example" "$root/etc/vmbackup/vmbackup.env" && chgrp "$(id_of group vmbackup)" "$root/etc/vmbackup/vmbackup.env"; }
 if [[ -e $root/etc/vmbackup/vmbackup.env ]]; then ok "/etc/vmbackup/vmbackup.env exists (left as it is)"
@@ -119,7 +129,11 @@ if [[ -z $root && -d $storage ]] && ((!dry)) && command -v runuser >/dev/null &&
   say "check: user vmbackup cannot write $storage (NFS export owner/anonuid, or chgrp vmbackup + g+w)"
 fi
 
-if ((changed)) && [[ -z $root ]] && ((!dry)) && [[ -d /run/systemd/system ]]; then systemctl daemon-reload; fi
+if ((changed)) && [[ -z $root ]] && ((!dry)) && [[ -d /run/systemd/system ]]; then
+  systemctl daemon-reload
+  # Started now; a stage the daemon wrote before is installed once by hand: systemctl start vmbackup-schedule.service
+  systemctl start vmbackup-schedule.path
+fi
 ((changed)) || say "nothing to change"
 
 cat <<'EOF'

@@ -4,7 +4,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ async function tree(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const p = join(e.parentPath, e.name);
-    const s = await stat(p);
+    const s = await lstat(p);
     out.push(`${p.slice(dir.length)} ${s.mode.toString(8)} ${s.uid}:${s.gid} ${s.isFile() ? (await readFile(p)).length : ''}`);
   }
   return out.sort();
@@ -59,6 +59,9 @@ describe('systemd/install.sh', () => {
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /would: create system group vmbackup/);
     assert.match(r.out, /would: install \/etc\/systemd\/system\/vmbackup\.service/);
+    assert.match(r.out, /would: install \/etc\/systemd\/system\/vmbackup-schedule\.path/);
+    assert.match(r.out, /would: install \/etc\/systemd\/system\/vmbackup-schedule\.service/);
+    assert.match(r.out, /would: enable vmbackup-schedule\.path/);
     assert.match(r.out, /systemd-creds encrypt/);
     assert.deepEqual(await tree(root), before);
   });
@@ -78,6 +81,13 @@ describe('systemd/install.sh', () => {
     assert.equal((await stat(join(root, 'etc/bacula'))).gid, gid);
     assert.equal(await mode(join(root, 'etc/credstore.encrypted')), '700');
     assert.equal(await readFile(join(root, 'etc/systemd/system/vmbackup.service'), 'utf8'), await readFile(join(ROOT, 'systemd/vmbackup.service'), 'utf8'));
+    for (const u of ['vmbackup-schedule.path', 'vmbackup-schedule.service']) {
+      assert.equal(await readFile(join(root, 'etc/systemd/system', u), 'utf8'), await readFile(join(ROOT, 'systemd', u), 'utf8'), u);
+      assert.equal(await mode(join(root, 'etc/systemd/system', u)), '644');
+    }
+    // Enabled as `systemctl enable` would (the path unit is WantedBy=paths.target); vmbackup.service is not.
+    assert.equal(await readlink(join(root, 'etc/systemd/system/paths.target.wants/vmbackup-schedule.path')), '/etc/systemd/system/vmbackup-schedule.path');
+    assert.ok(!existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/vmbackup.service')));
     assert.equal(await mode(join(root, 'etc/vmbackup/vmbackup.env')), '640');
     assert.equal((await stat(join(root, 'etc/vmbackup/vmbackup.env'))).gid, gid);
     if (/^bacula:/m.test(passwd)) assert.match(await readFile(join(root, 'etc/group'), 'utf8'), /^vmbackup:[^:]*:\d+:(.*,)?bacula(,|$)/m);

@@ -12,6 +12,7 @@ import type { DesiredState, Schedule } from '../../src/core/model.js';
 import { renderAll, renderBacula } from '../../src/core/render.js';
 import { cronEntryTimes, nextRuns, scheduleSlug } from '../../src/core/schedule.js';
 import { makeDesired, readTemplates, sched } from '../fixtures/desired.js';
+import { hypervisorModeDesired } from '../fixtures/hypervisor-mode.js';
 
 const SCHEMA = '/usr/share/dbconfig-common/data/bacula-director-sqlite3/install/sqlite3';
 const BDIRJSON = '/usr/lib/bacula/bdirjson';
@@ -141,6 +142,41 @@ describe('bacula-dir accepts the rendered config', () => {
     assert.equal(job.Description, 'VM prod-db-01 on hypervisor-01, quiesce, policy critical: Critical "tier 0" \\ DB');
     // As Bacula stores it: argv words in '…', % doubled (Bacula turns %% into % when it runs the command).
     assert.equal((job.Runscript as RunScript[])[1]!.Command, `'/opt/my "tools"\\bin/vmbackup' backup prod-db-01 --repo '/srv/policy repo/100%%' --state-dir /var/lib/vmbackup --bacula-job-id %i`);
+  });
+
+  it('hypervisor mode: -t passes with one Client per runs_on: hypervisor host; its jobs run their RunScripts on it', (t) => {
+    if (!needBacula(t)) return;
+    const { conf } = writeConfig((o) => hypervisorModeDesired(o));
+    testConfig(conf);
+    const all = bdirjson(conf);
+    // bdirjson leaves out a value at its default (a Client's Maximum Concurrent Jobs is 1 by default).
+    const clients = resources(all, 'Client').map((c) => [c.Name, c.Address, c.FdPort, c.MaximumConcurrentJobs ?? 1, c.Catalog]);
+    assert.deepEqual(clients.sort(), [
+      ['hypervisor-01-fd', '10.0.0.1', 9102, 1, 'MyCatalog'],
+      ['hypervisor-02-fd', '10.0.0.2', 19102, 2, 'MyCatalog'],
+      ['vmbackup-fd', '127.0.0.1', 9102, 1, 'MyCatalog'],
+    ]);
+    assert.equal((resources(all, 'Director')[0] as { MaximumConcurrentJobs: number }).MaximumConcurrentJobs, 2);
+    assert.equal((resources(all, 'Storage')[0] as { MaximumConcurrentJobs: number }).MaximumConcurrentJobs, 2);
+    const byName = new Map(resources(all, 'Job').map((j) => [j.Name as string, j]));
+    const expect: [string, string, string | undefined][] = [
+      ['prod-db-01', 'hypervisor-01-fd', 'hypervisor-01'], ['file-server-01', 'hypervisor-01-fd', 'hypervisor-01'],
+      ['asav-firewall-01', 'hypervisor-02-fd', 'hypervisor-02'], ['web-server-01', 'vmbackup-fd', undefined],
+    ];
+    for (const [vm, client, hv] of expect) {
+      const j = byName.get(`backup-vm-${vm}`)!;
+      assert.equal(j.Client, client, vm);
+      const state = hv === 'hypervisor-02' ? '/srv/vmbackup' : '/var/lib/vmbackup';
+      const here = hv ? ` --repo ${state}/repo --state-dir ${state} --on-hypervisor ${hv}` : ' --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup';
+      // bdirjson leaves RunsOnClient out at its default, which is Yes.
+      const rs = (j.Runscript as RunScript[]).map((r) => [r.RunsWhen, r.RunsOnClient ?? true, r.Command]);
+      assert.deepEqual(rs, [
+        ['Before', hv !== undefined, `/usr/bin/vmbackup check ${vm}${here}`],
+        ['Before', hv !== undefined, `/usr/bin/vmbackup backup ${vm}${here} --bacula-job-id %i`],
+        ['After', hv !== undefined, `/usr/bin/vmbackup verify ${vm} --latest${here}`],
+        ['After', false, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
+      ], vm);
+    }
   });
 });
 

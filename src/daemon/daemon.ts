@@ -42,7 +42,8 @@ export interface DaemonOptions {
   webhookMaxBodyBytes?: number;
   baculaConfigDir: string;
   bconsoleConfig?: string;
-  cronFile: string;
+  /** Write cron.d here directly (a daemon running as root); absent: staged in <state-dir>/schedule. */
+  cronFile?: string;
   allowedSigners?: string;
   gpgKeyring?: string;
   /** With signing: apply a signed revision that does not descend from the applied one. */
@@ -98,7 +99,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     try {
       const r = await runCycle({
         source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
-        targets: { baculaConfigDir: o.baculaConfigDir, cronFile: o.cronFile, ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
+        targets: { baculaConfigDir: o.baculaConfigDir, ...(o.cronFile ? { cronFile: o.cronFile } : {}), scheduleDir: join(o.stateDir, 'schedule'), ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
         policy, scrub: defaultVault.scrub,
         ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), ...(o.acceptRewrittenHistory ? { acceptRewrittenHistory: true } : {}), ...(o.requireSignedHistory ? { require: 'all' as const } : {}) } } : {}),
         pushStatus: o.push, stopping: () => stopping, hostsFor,

@@ -4,6 +4,7 @@
 //
 //   npm run bench:backup -- [--data-mib N] [--virtual-gib N] [--runs N] [--json] [--keep]
 //                           [--dir DIR] [--contenders a,b,...] [--no-drop-caches] [--no-verify]
+//   npm run bench:backup -- --ssh [--runs N] [--data-mib N] [--before-cli PATH]   (bench/backup-ssh.ts)
 //
 // Needs root and the lab (test/lab/up.sh). Makes its own OS-less VM `bench-vm` on the lab's local
 // libvirt and removes it at the end, also on failure or SIGINT/SIGTERM. Exit status: 0 whatever
@@ -22,6 +23,7 @@ import {
   type ImageFacts, type Timed,
 } from './backup-exec.js';
 import { benchVm, createVm, deleteCheckpoints, teardown, withOverlay, type BenchVm } from './backup-vm.js';
+import { sshBench } from './backup-ssh.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // <root>/dist/bench
 const ROOT = resolve(HERE, '..', '..');
@@ -340,6 +342,7 @@ function cleanup(): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--ssh')) return sshBench(process.argv.slice(2)); // the ssh path: bench/backup-ssh.ts
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new BenchFailure('needs root (libvirt qemu:///system, drop_caches)');
   const lab = loadLab();

@@ -7,13 +7,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labOrSkip } from '../helpers/lab.js';
 import { CLI } from '../helpers/paths.js';
 import { measureCtlReads } from '../helpers/ctl-io.js';
 import { defineScratchVm, faultEnv, hostOf, readManifest, scratchVmPolicy, sh } from '../helpers/faults.js';
-import { parseRemoteHash, RemoteHashOutputError } from '../../src/adapters/transport/remote-hash.js';
+import { parseRemoteHash, remoteSha256, RemoteHashOutputError } from '../../src/adapters/transport/remote-hash.js';
+import { LocalTransport } from '../../src/adapters/transport/local.js';
 import { UntrustedFileError } from '../../src/adapters/storage/read-untrusted.js';
 
 const MiB = 1024 * 1024;
@@ -83,5 +85,36 @@ describe('ssh hypervisor: hashing happens on the hypervisor', () => {
       `${d} *stdin\n`, `size:12\n${d} *stdin\nsize:1\n${d} *stdin\n`, `size:-1\n${d} *stdin\n`, `SHA2-256(stdin)= ${d}\n`,
       'vmbackup-hash:too-large\n', 'size:1\nvmbackup-hash:symlink\n', 'vmbackup-hash:no-tool:1\n', '', 'motd\nsize:12\n' + `${d} *stdin\n`,
     ]) assert.throws(() => parseRemoteHash('hv', '/x', hostile), RemoteHashOutputError, JSON.stringify(hostile));
+  });
+
+  test('the remote script itself (run here through the transport port): hashes a regular file, refuses the rest, says when openssl is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'd11-rh-'));
+    const t = new LocalTransport('here');
+    const PATH = process.env.PATH;
+    try {
+      const data = Buffer.alloc(3 * MiB + 17, 0x5a);
+      await writeFile(join(dir, 'img'), data);
+      await symlink('/dev/zero', join(dir, 'link'));
+      assert.equal((await sh(['mkfifo', '--', join(dir, 'fifo')])).code, 0);
+      const want = createHash('sha256').update(data).digest('hex');
+      const o = { timeoutMs: 30_000 };
+      assert.deepEqual(await remoteSha256(t, join(dir, 'img'), { ...o, sync: true }), { kind: 'ok', sha256: want, bytes: data.length });
+      assert.deepEqual(await remoteSha256(t, join(dir, 'img'), { ...o, maxBytes: data.length }), { kind: 'ok', sha256: want, bytes: data.length });
+      assert.deepEqual(await remoteSha256(t, join(dir, 'img'), { ...o, maxBytes: data.length - 1 }), { kind: 'too-large', bytes: data.length });
+      await assert.rejects(remoteSha256(t, join(dir, 'link'), o), /is a symbolic link/);
+      await assert.rejects(remoteSha256(t, join(dir, 'fifo'), o), /is a fifo, not a regular file/);
+      await assert.rejects(remoteSha256(t, '/dev/zero', o), /is a character device, not a regular file/);
+      await assert.rejects(remoteSha256(t, join(dir, 'none'), o), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+      await assert.rejects(remoteSha256(t, `${dir}/../x`, o), /HOST_PATH_UNSAFE|"\."/);
+      // A host without openssl: the caller falls back to the control host (with a run warning).
+      const bin = join(dir, 'bin');
+      await mkdir(bin);
+      for (const tool of ['sh', 'stat', 'sync']) await symlink((await sh(['sh', '-c', 'command -v "$1"', 'w', tool])).stdout.trim(), join(bin, tool));
+      process.env.PATH = bin;
+      assert.deepEqual(await remoteSha256(t, join(dir, 'img'), o), { kind: 'no-tool' });
+    } finally {
+      process.env.PATH = PATH;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

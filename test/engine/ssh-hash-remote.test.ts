@@ -7,9 +7,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { labOrSkip } from '../helpers/lab.js';
 import { CLI } from '../helpers/paths.js';
 import { measureCtlReads } from '../helpers/ctl-io.js';
@@ -63,6 +64,20 @@ describe('ssh hypervisor: hashing happens on the hypervisor', () => {
     assert.equal(v.code, 0, `verify failed:\n${v.stdout}\n${v.stderr.slice(-3000)}`);
     t.diagnostic(`verify: ${(v.ms / 1000).toFixed(1)} s, control host read ${(v.rcharBytes / MiB).toFixed(2)} MiB`);
     assert.ok(v.rcharBytes < img.size_bytes * 0.01, `the control host read ${v.rcharBytes} bytes during verify: ≥ 1% of the image`);
+
+    // hv1 unreachable during verify: the control host reads the files instead, and says so.
+    const policyFile = join(env.repo, 'lab.yaml');
+    const policy = await readFile(policyFile, 'utf8');
+    const p = parse(policy) as { hypervisors: { name: string; address: string; ssh: { port: number } }[] };
+    Object.assign(p.hypervisors.find((h) => h.name === 'hv1')!, { address: '127.0.0.1' });
+    p.hypervisors.find((h) => h.name === 'hv1')!.ssh.port = 1; // connection refused at once
+    await writeFile(policyFile, stringify(p));
+    const away = await env.cli(['verify', name, '--backup', run.backupId, '--json']);
+    await writeFile(policyFile, policy);
+    assert.equal(away.code, 0, `verify with hv1 unreachable falls back to the control host:\n${away.stdout}\n${away.stderr.slice(-2000)}`);
+    const res = (JSON.parse(away.stdout) as { results: { ok: boolean; warnings: string[] }[] }).results;
+    assert.ok(res[0]?.ok);
+    assert.match(res[0]!.warnings.join('\n'), /hv1 is unreachable .*: verified by reading the files on the control host/);
 
     // A flipped byte is still found when the hash runs on the hypervisor.
     const flip = await sh(['sh', '-c', 'printf "\\377" | dd of="$1" bs=1 seek=$2 conv=notrunc status=none', 'flip', join(dir, img.path), String(img.size_bytes - 4096)]);

@@ -1,5 +1,6 @@
 // The work behind `backup`, `check` and `cleanup` (loaded only when one of them runs).
 import { join } from 'node:path';
+import { scheduledHere } from '../core/hypervisor-mode/on-hypervisor.js';
 import { scheduleSlug } from '../core/schedule.js';
 import { enabledVmsInOrder } from '../core/render-view.js';
 import { acquireLock } from '../adapters/lock.js';
@@ -29,7 +30,8 @@ export async function backupAction(vmName: string | undefined, opts: EngineCliOp
       return r.status === 'ok' ? EXIT.OK : EXIT.ERROR;
     }
     // cron mode: one schedule's VMs, one at a time in priority order; schedules firing together queue here.
-    const vms = enabledVmsInOrder(ctx.desired).filter((v) => scheduleSlug(v.schedule) === opts.schedule);
+    const here = scheduledHere(ctx.desired, opts.onHypervisor);
+    const vms = enabledVmsInOrder(ctx.desired).filter((v) => scheduleSlug(v.schedule) === opts.schedule && here(v));
     const gate = await waitForLock(join(ctx.stateDir, 'locks'), 'schedule-runner', `schedule ${opts.schedule}`, ctx.desired.settings.backup.copyTimeoutHours * 3_600_000);
     const results: RunRecord[] = [];
     try {

@@ -19,3 +19,14 @@ export function onHypervisor(d: DesiredState, name: string): OnHypervisor {
     },
   };
 }
+
+/**
+ * The VMs a scheduled run (`backup --schedule`, cron or a systemd timer) takes here: on a
+ * hypervisor only its own VMs; on the control host only VMs of control-mode hypervisors (the
+ * others are backed up by their hypervisor's own schedule, never twice).
+ */
+export function scheduledHere(d: DesiredState, onHypervisorName?: string): (vm: { hypervisor: string }) => boolean {
+  if (onHypervisorName !== undefined) return (vm) => vm.hypervisor === onHypervisorName;
+  const remote = new Set(d.hypervisors.filter((h) => h.runsOn === 'hypervisor').map((h) => h.name));
+  return (vm) => !remote.has(vm.hypervisor);
+}

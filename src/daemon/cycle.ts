@@ -1,7 +1,8 @@
 // One reconcile, Flux-style, as a straight line of steps: fetch the source → decide the revision
 // (gate, trust over history, validate, apply: src/core/revision/decide.ts) → remember it → take
 // the policy in force from the PolicySource → announce (alert once / recovered) → reconcile
-// (observe, plan, execute, status write-back). A refused head never acts: the applied revision
+// (publish the applied revision to runs_on: hypervisor hosts, observe, plan, execute, status
+// write-back). A refused head never acts: the applied revision
 // stays in force for the daemon and, through the recorded applied revision, for every other process.
 import type { Logger } from 'pino';
 import { execa } from 'execa';
@@ -20,6 +21,7 @@ import type { EngineContext, Notifier } from '../engine/context.js';
 import type { ApplyTargets } from './apply.js';
 import { readDaemonState, saveDaemonState, type DaemonState } from './daemon-state.js';
 import type { ActionResult } from './execute.js';
+import { publishStep, type PublishResult } from './publish-step.js';
 import { reconcileStep } from './reconcile-step.js';
 import { revisionStep } from './revision-step.js';
 
@@ -83,6 +85,8 @@ export interface CycleResult {
   timeZone?: string;
   /** The newest branch head this cycle saw: its status commit, else the fetched commit. */
   head?: string;
+  /** Hypervisor mode: whether each runs_on: hypervisor host has the applied revision. */
+  published?: PublishResult[];
   /** Nothing reconciled: the branch had not moved since the last reconcile (see CycleDeps.seenHead). */
   skipped?: boolean;
   ms: number;
@@ -130,6 +134,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const hosts = deps.hostsFor ? await deps.hostsFor(revision, desired) : new Hosts(desired);
   const ctx: EngineContext = { desired, revision, hosts, storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
+    // 6a. Hypervisor mode: each runs_on: hypervisor host gets the applied revision (never another one).
+    result.published = await publishStep({ dir: co.dir, revision, desired, hosts, log, nowMs: deps.now().getTime() });
     const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}) }, desired, revision);
     Object.assign(result, { plan: r.plan, results: r.results, statuses: r.statuses, summary: r.summary, timeZone: desired.settings.timeZone });
     const down = new Set(r.plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'host-unreachable' ? [a.subject] : [])));

@@ -55,6 +55,9 @@ export interface DaemonOptions {
   stopTimeoutSec: number;
 }
 
+/** A trigger's metric label: `webhook 1a2b…` → webhook, `local change` → local_change, SIGHUP → sighup. */
+export const triggerReason = (r: string): string => r.split(' ')[0] === 'webhook' ? 'webhook' : r.toLowerCase().replace(/ /g, '_');
+
 export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (store: StateStore) => DaemonNotifier, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const store = await StateStore.open(o.stateDir);
   const notifier = makeNotifier(store);
@@ -96,6 +99,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const cycle = async (reasons: string[]): Promise<void> => {
     if (stopping) return;
     log.info({ reasons }, 'reconcile');
+    for (const reason of new Set(reasons.map(triggerReason))) metrics.recordTrigger(reason);
     try {
       const r = await runCycle({
         source: o.source, branch: o.branch, stateDir: o.stateDir, store, log, now: () => new Date(), env, notifier,
@@ -122,7 +126,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
         metrics.recordBackup(run);
       }
       firstDone = true;
-      log.info({ revision: r.revision, applied: r.applied, actions: r.results.length, failed: r.results.filter((x) => !x.ok).length, statusCommit: r.statusCommit, ms: Math.round(r.ms) }, 'reconcile done');
+      log.info({ reasons, revision: r.revision, applied: r.applied, actions: r.results.length, failed: r.results.filter((x) => !x.ok).length, statusCommit: r.statusCommit, ms: Math.round(r.ms) }, 'reconcile done');
     } catch (e) {
       seenHead = undefined; // a failed pass has not reconciled anything: the next trigger must
       onceFailed = true;

@@ -20,6 +20,7 @@ export const METRICS = {
   vmbackup_config_stalled: def('gauge', '1 when the last attempted revision could not be applied (invalid policy, render or apply error) and needs a fixing commit; the last applied revision stays in force.'),
   vmbackup_reconcile_duration_seconds: def('histogram', 'Time taken by one reconcile (load, observe, plan, apply).'),
   vmbackup_reconcile_total: def('counter', 'Reconciles finished, by result (ok, error).'),
+  vmbackup_reconcile_triggers_total: def('counter', 'Reconcile passes started, by what triggered them (start, poll, local_change, webhook, sighup); a pass several triggers coalesced into counts once per reason.'),
   vmbackup_reconcile_last_success_timestamp_seconds: def('gauge', 'Unix time the last successful reconcile finished.'),
   vmbackup_vm_info: def('gauge', 'Always 1; one series per VM in the applied revision, with its hypervisor and policy.'),
   vmbackup_vm_ready: def('gauge', '1 when the VM is protected as its policy asks (Ready condition True), else 0.'),
@@ -136,6 +137,9 @@ export class MetricsRegistry {
     this.add('vmbackup_reconcile_total', { result: ok ? 'ok' : 'error' }, 1);
     if (ok) this.set('vmbackup_reconcile_last_success_timestamp_seconds', {}, finishedAt.getTime() / 1000);
   }
+
+  /** A reconcile pass started because of `reason` (poll, local_change, webhook, …). */
+  recordTrigger(reason: string): void { this.add('vmbackup_reconcile_triggers_total', { reason }, 1); }
 
   /** The revision now applied; replaces the previous vmbackup_config_info series. */
   setRevision(revision: string): void {

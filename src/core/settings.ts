@@ -92,7 +92,7 @@ export function buildSettings(c: Collected): Settings {
       repoPath: str(b.repo_path, '/var/lib/vmbackup/repo'),
     },
     cron: {
-      user: str(cr.user, 'root'),
+      user: str(cr.user, 'vmbackup'),
       command: str(cr.command, '/usr/bin/vmbackup'),
       repoPath: str(cr.repo_path, '/var/lib/vmbackup/repo'),
     },

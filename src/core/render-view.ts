@@ -121,6 +121,7 @@ export function baculaView(d: DesiredState): Record<string, unknown> {
     header: HEADER,
     scheduler: d.settings.scheduler,
     scheduled,
+    startedBy: d.settings.scheduler === 'systemd' ? 'systemd timers start' : 'cron starts',
     timeZone: commentText(d.settings.timeZone),
     command: b.command,
     repoPath: b.repoPath,

@@ -19,7 +19,14 @@ export interface ManifestFile {
   kind?: 'nvram' | 'tpm';
   /** kind tpm: the TPM version of that state (`2.0` or `1.2`). */
   tpm_version?: string;
+  /** Incremental images: bytes of the allocated clusters written (the changed data). */
+  changed_bytes?: number;
+  /** Incremental images: the relative backing reference, exactly `../<parent_backup_id>/<parent's image file>`. */
+  backing?: string;
 }
+
+/** A restore point is a whole copy, or only what changed since its parent (absent = full, as before 0.3). */
+export type BackupKind = 'full' | 'incremental';
 
 export interface Manifest {
   schema: 'vmbackup.manifest/v1';
@@ -42,6 +49,12 @@ export interface Manifest {
   policy: { name?: string; revision?: string };
   bacula_job_id?: string;
   vmbackup_version: string;
+  /** Absent on older points: full. */
+  kind?: BackupKind;
+  /** Incremental only: the previous point of the chain, in the same VM directory. */
+  parent_backup_id?: string;
+  /** The libvirt checkpoint created at this point (`vmbackup-<backup_id>`). */
+  checkpoint?: string;
 }
 
 /** `sha256sum -c`-compatible lines: "<hex>  <name>", sorted by name. */

@@ -2,6 +2,7 @@
 // carries the seed-000 §2.2 fields (job_id, vm_name, started, finished, snapshot, files[]) plus
 // what this fleet needs: hypervisor, method, warnings, durations, sizes, policy revision.
 import { plainNameProblem } from './host-path.js';
+import { BACKUP_ID_RE } from './backup-layout.js';
 import type { Method } from './model.js';
 
 export interface ManifestFile {
@@ -96,5 +97,37 @@ export function manifestProblems(m: unknown): string[] {
     if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) problems.push(`${path}: manifest sha256 is malformed`);
   }
   if (!(files as Partial<ManifestFile>[]).some((f) => f?.target !== undefined)) problems.push('the manifest lists no disk image');
+  return [...problems, ...chainFieldProblems(m as Partial<Manifest>)];
+}
+
+/**
+ * The incremental fields: a parent must be a backup id, and a backing reference is only ever the
+ * parent's image `../<parent_backup_id>/<plain name>` (on an incremental); anything else would let
+ * an image on storage point qemu-img at a file of the attacker's choosing.
+ */
+function chainFieldProblems(m: Partial<Manifest>): string[] {
+  const problems: string[] = [];
+  const kind: unknown = m.kind;
+  if (kind !== undefined && kind !== 'full' && kind !== 'incremental') problems.push(`manifest kind ${JSON.stringify(kind)} is neither full nor incremental`);
+  const parent: unknown = m.parent_backup_id;
+  const parentOk = typeof parent === 'string' && BACKUP_ID_RE.test(parent);
+  if (parent !== undefined && !parentOk) problems.push(`manifest parent_backup_id ${JSON.stringify(parent)} is not a backup id`);
+  if (kind === 'incremental' && parent === undefined) problems.push('an incremental manifest has no parent_backup_id');
+  if (kind !== 'incremental' && parent !== undefined) problems.push('a full manifest names a parent_backup_id');
+  if (parentOk && parent === m.backup_id) problems.push('the manifest names itself as its parent');
+  if (m.checkpoint !== undefined && typeof m.checkpoint !== 'string') problems.push('manifest checkpoint is not a string');
+  for (const f of (m.files ?? []) as Partial<ManifestFile>[]) {
+    const cb: unknown = f?.changed_bytes;
+    if (cb !== undefined && (!Number.isSafeInteger(cb) || (cb as number) < 0)) problems.push(`${String(f?.path)}: manifest changed_bytes ${JSON.stringify(cb)} is not a byte count`);
+    const backing: unknown = f?.backing;
+    if (backing === undefined) continue;
+    if (kind !== 'incremental') { problems.push(`${String(f?.path)}: a full point's image has a backing reference`); continue; }
+    if (!parentOk) { problems.push(`${String(f?.path)}: backing reference without a valid parent_backup_id`); continue; }
+    const prefix = `../${parent as string}/`;
+    const name = typeof backing === 'string' && backing.startsWith(prefix) ? backing.slice(prefix.length) : undefined;
+    if (name === undefined || plainNameProblem(name) !== undefined) {
+      problems.push(`${String(f?.path)}: backing ${JSON.stringify(backing)} is not the parent's image ../${parent as string}/<file>`);
+    }
+  }
   return problems;
 }

@@ -106,6 +106,16 @@ describe('systemd/vmbackup.service', () => {
     assert.ok(!get('MemoryDenyWriteExecute').length, 'V8 needs W+X pages');
   });
 
+  test('memory: MemoryHigh= below MemoryMax=, both above the soak figure (bench:soak), and the V8 young-generation cap', () => {
+    const d = new Map(directives(text));
+    const mib = (v: string | undefined): number => { const m = /^(\d+)([MG])$/.exec(v ?? ''); assert.ok(m, `a size in M or G, got ${v}`); return Number(m[1]) * (m[2] === 'G' ? 1024 : 1); };
+    const high = mib(d.get('MemoryHigh')); const max = mib(d.get('MemoryMax'));
+    assert.ok(high < max, `MemoryHigh ${high} MiB < MemoryMax ${max} MiB`);
+    assert.ok(high >= 2 * 150, 'MemoryHigh leaves room above the 150 MB steady state for git/ssh children and a 10,000-VM pass');
+    assert.match(text, /^Environment="NODE_OPTIONS=--max-old-space-size=\d+ --max-semi-space-size=\d+"$/m, 'quoted: systemd splits Environment= on spaces');
+    assert.match(text, /npm run bench:soak/, 'the comment names the command the figure came from');
+  });
+
   test('credentials: every LoadCredentialEncrypted name is documented in install.sh and docs/operations.md', async () => {
     const names = directives(text).filter(([k]) => k === 'LoadCredentialEncrypted').map(([, v]) => v);
     assert.ok(names.includes('webhook-hmac-secret') && names.includes('slack-failure-webhook'));

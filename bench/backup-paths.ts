@@ -4,7 +4,8 @@
 //
 //   npm run bench:backup -- [--data-mib N] [--virtual-gib N] [--runs N] [--json] [--keep]
 //                           [--dir DIR] [--contenders a,b,...] [--no-drop-caches] [--no-verify]
-//   npm run bench:backup -- --ssh [--runs N] [--data-mib N] [--before-cli PATH]   (bench/backup-ssh.ts)
+//   npm run bench:backup -- --ssh [--runs N] [--data-mib N] [--before-cli PATH] [--no-hv-mode] [--vm-state running|shutoff]
+//     (bench/backup-ssh.ts; hypervisor mode: bench/backup-hv-mode.ts)
 //
 // Needs root and the lab (test/lab/up.sh). Makes its own OS-less VM `bench-vm` on the lab's local
 // libvirt and removes it at the end, also on failure or SIGINT/SIGTERM. Exit status: 0 whatever

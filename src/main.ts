@@ -11,6 +11,7 @@ import { registerStatus } from './cli/status.js';
 import { registerPrune } from './cli/prune.js';
 import { registerInit } from './cli/init.js';
 import { registerSchedule } from './cli/schedule.js';
+import { registerAgent } from './cli/agent.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerPrune(program);
   registerInit(program);
   registerSchedule(program);
+  registerAgent(program);
   return program;
 }
 

@@ -213,6 +213,10 @@ export interface RestorePoint {
   status: 'ok' | 'failed';
   /** Result of the most recent checksum verification. */
   verify: 'ok' | 'failed' | 'none';
+  /** Absent on points before incrementals: full. */
+  kind?: 'full' | 'incremental';
+  /** Incremental only: the point it depends on (its chain's previous point). */
+  parent?: string;
 }
 
 export interface RetentionDecision {

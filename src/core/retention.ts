@@ -5,6 +5,7 @@
 
 import type { Retention, RestorePoint, RetentionDecision } from './model.js';
 import { bucketKey, isValidTimeZone, type BucketUnit } from './retention-buckets.js';
+import { chainProblems, keepBases } from './retention-chain.js';
 import { parseDuration, parseTime } from './retention-duration.js';
 
 export { parseDuration } from './retention-duration.js';
@@ -36,6 +37,7 @@ const REASON = {
   failed: 'superseded failed backup',
   verifyFailed: 'failed verification',
   unverified: 'superseded unverified backup',
+  chainBad: 'chain not good',
 } as const;
 
 interface Entry {
@@ -67,7 +69,9 @@ export function decideRetention(
   if (problem !== undefined) return points.map((p) => decision(p, 'keep', [`${problem}: pruning held`]));
 
   const sorted = points.map((point, index): Entry => ({ point, index, ms: parseTime(point.time) ?? 0 })).sort(newestFirst);
-  const good = sorted.filter((e) => isGood(e.point));
+  // An incremental counts only when every point it depends on is good too.
+  const chainBad = chainProblems(points);
+  const good = sorted.filter((e) => isGood(e.point) && !chainBad.has(e.point.id));
   const newestGood = good[0];
   if (newestGood === undefined) return points.map((p) => decision(p, 'keep', [REASON.noGood]));
 
@@ -80,17 +84,19 @@ export function decideRetention(
     let keep: string[];
     let prune: string | undefined;
     if (e === newestGood) keep = [REASON.newestGood, ...(quota.get(e) ?? [])];
-    else if (isGood(e.point)) {
+    else if (isGood(e.point) && !chainBad.has(e.point.id)) {
       keep = quota.get(e) ?? [];
       if (keep.length === 0) prune = REASON.noRule;
     } else if (beforeNewestGood) keep = [REASON.newerThanGood];
     else {
       keep = [];
-      prune = pruneReasonForBad(e.point);
+      const why = chainBad.get(e.point.id);
+      prune = isGood(e.point) && why !== undefined ? `${REASON.chainBad}: ${why}` : pruneReasonForBad(e.point);
     }
     if (hold) out[e.index] = decision(e.point, 'keep', [REASON.newestNotGood, ...keep]);
     else out[e.index] = prune === undefined ? decision(e.point, 'keep', keep) : decision(e.point, 'prune', [prune]);
   }
+  if (!hold) keepBases(points, out, sorted.map((e) => e.index));
   return out;
 }
 

@@ -170,3 +170,73 @@ describe('decideRetention (properties)', () => {
     );
   });
 });
+
+// Chains: each point may be an incremental naming another point (older, newer, itself or missing) as parent.
+const chainedArb: fc.Arbitrary<RestorePoint[]> = pointsArb.chain((ps) =>
+  fc.tuple(fc.constant(ps), fc.array(fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }), { minLength: ps.length, maxLength: ps.length })).map(([points, parents]) =>
+    points.map((p, i) => {
+      const par = parents[i];
+      return par === undefined ? { ...p, kind: 'full' as const } : { ...p, kind: 'incremental' as const, parent: `p${String(par).padStart(2, '0')}` };
+    }),
+  ),
+);
+
+/** Reference: good by itself and every ancestor present and good (a loop is not good). */
+function chainGood(points: readonly RestorePoint[], p: RestorePoint): boolean {
+  const byId = new Map(points.map((x) => [x.id, x]));
+  const seen = new Set<string>();
+  for (let cur: RestorePoint | undefined = p; cur !== undefined; cur = cur.parent === undefined ? undefined : byId.get(cur.parent)) {
+    if (!isGood(cur) || seen.has(cur.id)) return false;
+    seen.add(cur.id);
+    if (cur.parent !== undefined && !byId.has(cur.parent)) return false;
+  }
+  return true;
+}
+
+describe('decideRetention on chains (properties)', () => {
+  test('no kept point ever has a deleted ancestor', () => {
+    fc.assert(
+      fc.property(chainedArb, rulesArb, tzArb, (points, rules, tz) => {
+        const out = run(points, rules, tz);
+        const pruned = new Set(out.filter((d) => d.action === 'prune').map((d) => d.id));
+        const byId = new Map(points.map((p) => [p.id, p]));
+        for (const d of out) {
+          if (d.action !== 'keep') continue;
+          const seen = new Set<string>();
+          for (let par = byId.get(d.id)?.parent; par !== undefined && !seen.has(par); par = byId.get(par)?.parent) {
+            seen.add(par);
+            assert.ok(!pruned.has(par), `${d.id} kept but its ancestor ${par} pruned`);
+          }
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  test('the newest chain-good point is kept as the newest verified-good point; no other point is', () => {
+    fc.assert(
+      fc.property(chainedArb, rulesArb, tzArb, (points, rules, tz) => {
+        const out = run(points, rules, tz);
+        const ng = newest(points.filter((p) => chainGood(points, p)));
+        for (const d of out) {
+          const marked = d.reasons.includes('newest verified-good point');
+          assert.equal(marked, d.id === ng?.id, `${d.id}: ${d.reasons.join(', ')}`);
+          if (marked) assert.equal(d.action, 'keep');
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  test('a point whose chain is not good never carries a keep_* quota reason', () => {
+    fc.assert(
+      fc.property(chainedArb, rulesArb, tzArb, (points, rules, tz) => {
+        const out = run(points, rules, tz);
+        points.forEach((p, i) => {
+          if (!chainGood(points, p)) assert.ok(!out[i]!.reasons.some((r) => r.startsWith('keep_')), `${p.id}: ${out[i]!.reasons.join(', ')}`);
+        });
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});

@@ -117,6 +117,12 @@ describe('vmbackup agent install on hv1 (real ssh, --root scratch)', () => {
     assert.equal(await readlink(`${root}/usr/bin/vmbackup`), '/etc/hostname');
     assert.equal(await count(), 2);
 
+    // A runs_on: control hypervisor is not installed on (nothing written for it).
+    const ctl = await execa(process.execPath, [`${bin}/pkg/dist/src/main.js`, 'agent', 'install', '--host', 'hv2', '--json', '--repo', env.repo, '--state-dir', env.stateDir, '--root', `${root}/hv2`, '--systemctl', `${bin}/systemctl`], { reject: false, env: { HV1_FD_PASSWORD: SECRET } });
+    assert.equal(ctl.exitCode, 1);
+    assert.equal((JSON.parse(String(ctl.stdout)) as { error: { code: string } }).error.code, 'VMB_AGENT_HOST');
+    await assert.rejects(lstat(`${root}/hv2`));
+
     // The secret never appeared in any stdout, stderr or --json output.
     for (const o of outputs) assert.ok(!o.includes(SECRET), 'the fd password leaked into output');
   });

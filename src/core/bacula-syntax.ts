@@ -43,7 +43,8 @@ export function baculaCommand(argv: readonly string[]): string {
   if (argv.length === 0) throw new RangeError('RunScript command: empty argv');
   return argv.map((a) => {
     assertNoControl('RunScript argument', a);
-    if (JOB_CODE.test(a)) return a;
+    // %e expands to words ("Fatal Error"): quoted, Bacula still expands it and passes one argument.
+    if (JOB_CODE.test(a)) return a === '%e' ? `'${a}'` : a;
     const arg = a.replace(/%/g, '%%');
     if (arg !== '' && !/[\s'"]/.test(arg)) return arg;
     if (!arg.includes("'")) return `'${arg}'`;

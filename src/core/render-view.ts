@@ -104,6 +104,10 @@ export function baculaView(d: DesiredState): Record<string, unknown> {
       // Hypervisor mode: check, backup and verify run on the hypervisor's bacula-fd, on the revision published there.
       client: remote ? clientNameOf(vm.hypervisor) : b.client.name,
       runsOnClient: remote ? 'Yes' : 'No',
+      // Bacula never sends an Admin job's RunsOnClient scripts to the fd (it ends T having run nothing);
+      // a Verify job at Level InitCatalog over the empty FileSet contacts the fd only (no storage daemon).
+      jobType: remote ? 'Verify' : 'Admin',
+      level: remote ? 'InitCatalog' : null,
       repo: remote ? hypervisorRepoDir(remote) : b.repoPath,
       stateDir: remote ? remote.stateDir : stateDirOfRepoPath(b.repoPath),
       hostArgs: onHypervisorArgs(remote?.name),

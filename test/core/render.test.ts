@@ -80,7 +80,7 @@ describe('renderBacula', () => {
       ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup check prod-db-01 --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
       ['RunsWhen = Before', 'RunsOnClient = No', 'FailJobOnError = Yes', 'Command = "/usr/bin/vmbackup backup prod-db-01 --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup --bacula-job-id %i"'],
       ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = No', 'Command = "/usr/bin/vmbackup verify prod-db-01 --latest --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
-      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = Yes', 'Command = "/usr/bin/vmbackup notify prod-db-01 --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
+      ['RunsWhen = After', 'RunsOnClient = No', 'RunsOnSuccess = Yes', 'RunsOnFailure = Yes', 'Command = "/usr/bin/vmbackup notify prod-db-01 --job-id %i --job-status \'%e\' --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup"'],
     ]);
   });
 

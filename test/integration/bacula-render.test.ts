@@ -98,7 +98,7 @@ describe('bacula-dir accepts the rendered config', () => {
         ['Before', false, false, `/usr/bin/vmbackup check ${vm} --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
         ['Before', false, false, `/usr/bin/vmbackup backup ${vm} --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup --bacula-job-id %i`],
         ['After', false, false, `/usr/bin/vmbackup verify ${vm} --latest --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
-        ['After', false, true, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
+        ['After', false, true, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status '%e' --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
       ]);
     }
     assert.equal((resources(all, 'Director')[0] as { MaximumConcurrentJobs: number }).MaximumConcurrentJobs, 1);
@@ -174,7 +174,7 @@ describe('bacula-dir accepts the rendered config', () => {
         ['Before', hv !== undefined, `/usr/bin/vmbackup check ${vm}${here}`],
         ['Before', hv !== undefined, `/usr/bin/vmbackup backup ${vm}${here} --bacula-job-id %i`],
         ['After', hv !== undefined, `/usr/bin/vmbackup verify ${vm} --latest${here}`],
-        ['After', false, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status %e --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
+        ['After', false, `/usr/bin/vmbackup notify ${vm} --job-id %i --job-status '%e' --repo /var/lib/vmbackup/repo --state-dir /var/lib/vmbackup`],
       ], vm);
     }
   });

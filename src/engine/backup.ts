@@ -20,6 +20,7 @@ import { postChecks } from './post-checks.js';
 import { commitAll, takeSnapshot, type SnapshotResult } from './snapshot.js';
 import { observeForBackup } from './observe-vm.js';
 import { consistencyProblem } from '../core/quiesce-policy.js';
+import { backupApi, incrementalOf, planApiPoint, takeApiPoint, tidyCheckpoints, type ApiPoint } from './backup-incremental.js';
 
 export interface BackupOptions { baculaJobId?: string }
 
@@ -63,20 +64,30 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
   const partialCtl = await ctx.storage.createPartial(vm.hypervisor, vm.name, id);
   const partialHv = backupDir(host.hv.storageRoot, vm.hypervisor, vm.name, id, true);
   let snap: SnapshotResult | undefined;
+  let api: ApiPoint | undefined;
+  let checkpointMade: string | undefined;
   const durations: Record<string, number> = {};
   try {
     const xmlName = `${vm.name}.xml`;
     await ctx.storage.writeFile(partialCtl, xmlName, pre.inactiveXml);
     const running = pre.state === 'running';
     const t = { freezeSec: s.backup.freezeTimeoutSec, commitSec: s.backup.commitTimeoutSec, agentSec: s.backup.agentTimeoutSec };
-    if (running) {
+    // Incrementals (and the fulls that start their chains) go through libvirt's backup API.
+    const plan = (incrementalOf(vm)?.fullEvery ?? 1) <= 1 ? undefined : await step(ctx, run, 'backup-kind', () => planApiPoint(ctx, host, vm, running, pre.disks.copy, pre.virtualBytes, pre.inactiveXml, run.warnings), log);
+    if (plan) checkpointMade = `vmbackup-${id}`;
+    if (running && !plan) {
       snap = await step(ctx, run, 'snapshot', () => takeSnapshot(host, vm.name, id, pre.disks.copy, pre.info.disks, pre.result.quiesce, t, vm), log);
       run.warnings.push(...snap.warnings);
     }
     const files: ManifestFile[] = [];
     const hashes: Promise<void>[] = [];
     const t0 = performance.now();
-    try {
+    if (plan) {
+      api = await step(ctx, run, `backup-api-${plan.decision.kind}`, () => takeApiPoint(ctx, host, vm, id, plan, pre.disks.copy, pre.info.disks, pre.virtualBytes, partialCtl, partialHv, pre.result.quiesce, s.backup.agentTimeoutSec, run.warnings), log);
+      files.push(...api.files);
+      durations.backup_job_ms = api.jobMs;
+      if (pre.info.nvram || pre.info.tpm) files.push(...await step(ctx, run, 'copy-vm-state', () => copyVmState(host, vm.name, pre.info, partialCtl, partialHv, run.warnings), log));
+    } else try {
       for (const d of pre.disks.copy) {
         const name = diskFileName(vm.name, d.target);
         const src = d.source!;
@@ -106,7 +117,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     if (failedHash) throw failedHash.reason as Error;
     durations.copy_and_hash_ms = Math.round(performance.now() - t0);
     // A shut-off VM's filesystems are at rest; a running one's are what the snapshot says.
-    const consistency = snap?.consistency ?? 'filesystem';
+    const consistency = api?.consistency ?? snap?.consistency ?? 'filesystem';
     const unfit = consistencyProblem(vm, running, consistency);
     if (unfit) throw new Error(unfit);
     run.consistency = consistency;
@@ -116,7 +127,8 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     await ctx.storage.writeFile(partialCtl, CHECKSUM_FILE, checksumsText(files));
     const manifest: Manifest = {
       schema: 'vmbackup.manifest/v1', job_id: run.id, backup_id: id, vm_name: vm.name, vm_uuid: pre.info.uuid, hypervisor: vm.hypervisor,
-      started: run.started, finished: ctx.now().toISOString(), snapshot: snap ? `vmbackup-${id}` : 'none (VM was shut off)',
+      started: run.started, finished: ctx.now().toISOString(), snapshot: snap ? `vmbackup-${id}` : api ? 'none (libvirt backup API, push mode)' : 'none (VM was shut off)',
+      ...(api ? { kind: plan!.decision.kind, checkpoint: api.checkpoint, ...(plan!.decision.parent ? { parent_backup_id: plan!.decision.parent } : {}) } : {}),
       method: vm.method, consistency, warnings: [...run.warnings],
       durations_ms: { ...durations, freeze_ms: Math.round(snap?.freezeMs ?? 0), total_ms: Math.round(Date.parse(ctx.now().toISOString()) - Date.parse(run.started)) },
       total_size_bytes: files.reduce((n, f) => n + f.size_bytes, 0), files,
@@ -127,7 +139,11 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     await step(ctx, run, 'post-checks', () => postChecks(host, vm, pre.state, pre.disks.copy, partialCtl, partialHv, manifest), log);
     await step(ctx, run, 'publish', () => ctx.storage.publish(vm.hypervisor, vm.name, id), log);
     run.sizeBytes = manifest.total_size_bytes;
+    checkpointMade = undefined;
+    if (api || (incrementalOf(vm)?.fullEvery ?? 1) > 1) await tidyCheckpoints(host, vm.name, api?.checkpoint, run.warnings);
   } catch (e) {
+    // A checkpoint whose point is not published would make the next incremental lie.
+    if (checkpointMade) await backupApi(host).deleteCheckpoint(vm.name, checkpointMade).catch(() => undefined);
     // Never leave a half-written backup behind; but never delete while an overlay is unresolved.
     const stranded = /still runs on/.test((e as Error).message);
     if (!stranded) await ctx.storage.removePartial(vm.hypervisor, vm.name, id).catch(() => undefined);

@@ -13,6 +13,8 @@ import { assertFormat } from '../adapters/libvirt/qemu-img.js';
 import type { EngineContext } from './context.js';
 import type { Host } from './hosts.js';
 import { commitOverlay, ensureThawed } from './snapshot.js';
+import { backupApi } from './backup-incremental.js';
+import { isOurCheckpoint } from '../adapters/libvirt/backup-api.js';
 
 export interface CleanupReport { actions: string[]; problems: string[] }
 
@@ -29,6 +31,32 @@ async function stopOrphanCopies(host: Host, partialDirHv: string, report: Cleanu
   await new Promise((res) => setTimeout(res, 500));
 }
 
+/**
+ * A push-mode backup job left by a killed run (its targets are in this VM's `.partial` dirs) is
+ * aborted; a `vmbackup-<id>` checkpoint whose point was never published is deleted. Jobs and
+ * checkpoints of anyone else are never touched.
+ */
+async function stopOrphanBackupJob(ctx: EngineContext, host: Host, vm: Vm, report: CleanupReport): Promise<void> {
+  const api = backupApi(host);
+  const ours = `${host.hv.storageRoot}/${vm.hypervisor}/${vm.name}/`;
+  const targets = await api.jobTargets(vm.name);
+  if (targets.length && targets.every((t) => t.startsWith(ours) && /\.partial\/[^/]+$/.test(t))) {
+    await api.abort(vm.name);
+    for (let i = 0; i < 50 && (await api.job(vm.name)).state === 'running'; i++) await new Promise((r) => setTimeout(r, 200));
+    report.actions.push(`aborted the backup job left running into ${posix.dirname(targets[0]!)}`);
+  }
+  const checkpoints = (await api.checkpoints(vm.name)).filter(isOurCheckpoint);
+  if (!checkpoints.length) return;
+  const published = new Set((await ctx.storage.list(vm.hypervisor, vm.name)).map((p) => p.id));
+  for (const c of checkpoints) {
+    if (published.has(c.slice('vmbackup-'.length))) continue;
+    try {
+      await api.deleteCheckpoint(vm.name, c);
+      report.actions.push(`deleted checkpoint ${c}: its restore point was never published`);
+    } catch (e) { report.problems.push(`checkpoint ${c}: ${(e as Error).message}`); }
+  }
+}
+
 export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.log): Promise<CleanupReport> {
   const host = ctx.hosts.get(vm.hypervisor);
   const report: CleanupReport = { actions: [], problems: [] };
@@ -43,6 +71,7 @@ export async function cleanupVm(ctx: EngineContext, vm: Vm, log: Logger = ctx.lo
 
   const states = await host.virsh.list();
   if (states.has(vm.name)) {
+    await stopOrphanBackupJob(ctx, host, vm, report);
     const info = await host.virsh.info(vm.name);
     for (const d of info.disks) {
       if (!isOurOverlay(d.source)) continue;

@@ -55,6 +55,12 @@ export interface Retention {
   keepWithin?: string;
 }
 
+/** Incremental backups: `fullEvery` restore points per chain (1 = always full); a new full when the chain's full is `fullEveryDays` old. */
+export interface Incremental {
+  fullEvery: number;
+  fullEveryDays?: number;
+}
+
 /** A secret is only ever a reference: an environment variable or a systemd credential name. */
 export type SecretRef = { env: string } | { credential: string };
 
@@ -108,6 +114,7 @@ export interface Policy {
   method?: Method;
   priority?: number;
   retention?: Retention;
+  incremental?: Incremental;
   verify?: VerifyPolicy;
   testRestore?: TestRestorePolicy;
   compression?: 'none' | 'zstd';
@@ -127,6 +134,8 @@ export interface Vm {
   priority: number;
   schedule: Schedule;
   retention: Retention;
+  /** The VM's own `incremental:` block, else its policy's, else `{ fullEvery: 1 }` (always full). */
+  incremental: Incremental;
   /** Commands run on the control host before the backup, each already split into argv. */
   preBackupCommands: string[][];
   labels: Record<string, string>;

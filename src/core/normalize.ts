@@ -5,7 +5,7 @@ import { splitCommand } from './argv.js';
 import { cadenceDays } from './duration.js';
 import { err, refAt, where, type Collected, type RawItem } from './collect.js';
 import { hypervisorModeDiags, hypervisorModeOf } from './hypervisor-mode.js';
-import type { Diagnostic, Hypervisor, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
+import type { Diagnostic, Hypervisor, Incremental, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';
 import { parseProbe } from './probe.js';
@@ -124,6 +124,13 @@ function probeDiags(it: RawItem, tr: Partial<TestRestorePolicy>, diags: Diagnost
   if (tr.probe?.kind === 'tcp' && tr.network !== 'isolated') diags.push(err('VMB_BAD_PROBE', refAt(it, ['test_restore', 'probe']), `test_restore.probe tcp ${tr.probe.port} needs test_restore.network: isolated (the port is probed on the isolated network)`, 'test_restore.probe'));
 }
 
+/** `incremental:` as written; the schema reports a bad one at its field, so a bad value here is just left out. */
+function incrementalOf(v: unknown): Incremental | undefined {
+  const { full_every: n, full_every_days: d } = o(v);
+  const ok = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;
+  return ok(n) ? { fullEvery: n, ...(ok(d) ? { fullEveryDays: d } : {}) } : undefined;
+}
+
 function verifyOf(v: unknown): { everyDays: number } | undefined {
   const e = o(v).every;
   return typeof e === 'string' ? { everyDays: cadenceDays(e) ?? VM_DEFAULTS.verifyEveryDays } : undefined;
@@ -147,6 +154,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
       ...(d.method === 'quiesce' || d.method === 'snapshot' ? { method: d.method } : {}),
       ...(typeof d.priority === 'number' ? { priority: d.priority } : {}),
       ...(retention ? { retention } : {}),
+      ...(incrementalOf(d.incremental) ? { incremental: incrementalOf(d.incremental)! } : {}),
       ...(verify ? { verify } : {}),
       ...(tr ? { testRestore: { everyDays: tr.everyDays ?? 0, network: tr.network ?? 'none', ...(tr.sample ? { sample: tr.sample } : {}), ...(tr.probe ? { probe: tr.probe } : {}) } } : {}),
       ...(d.compression === 'zstd' || d.compression === 'none' ? { compression: d.compression } : {}),
@@ -225,6 +233,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
       priority: typeof d.priority === 'number' ? d.priority : p?.priority ?? VM_DEFAULTS.priority,
       schedule: schedule ?? { spec: 'weekly', cron: '0 12 * * 6' },
       retention: retention ?? {},
+      incremental: incrementalOf(d.incremental) ?? p?.incremental ?? { fullEvery: 1 },
       preBackupCommands: pre,
       labels,
       disks: { include: Array.isArray(disks.include) ? disks.include.map(String) : [], exclude: Array.isArray(disks.exclude) ? disks.exclude.map(String) : [] },

@@ -8,7 +8,7 @@ import { evaluatePrechecks, selectDisks, type PrecheckInput } from '../../src/co
 import type { Vm } from '../../src/core/model.js';
 
 const disk = (target: string, extra: Record<string, unknown> = {}) => ({ target, device: 'disk', type: 'file', source: `/img/${target}.qcow2`, format: 'qcow2', readonly: false, backing: [] as string[], ...extra });
-const vm = (extra: Partial<Vm> = {}): Vm => ({ name: 'db1', hypervisor: 'hv1', enabled: true, method: 'quiesce', priority: 1, schedule: { spec: 'weekly', cron: '0 12 * * 6' }, retention: { keepLast: 1 }, preBackupCommands: [], labels: {}, disks: { include: [], exclude: [] }, allowOffline: false, verify: { everyDays: 30 }, testRestore: { everyDays: 0, network: 'none' }, compression: 'none', source: { file: 'x', line: 1, col: 1 }, ...extra });
+const vm = (extra: Partial<Vm> = {}): Vm => ({ name: 'db1', hypervisor: 'hv1', enabled: true, method: 'quiesce', priority: 1, schedule: { spec: 'weekly', cron: '0 12 * * 6' }, retention: { keepLast: 1 }, incremental: { fullEvery: 1 }, preBackupCommands: [], labels: {}, disks: { include: [], exclude: [] }, allowOffline: false, verify: { everyDays: 30 }, testRestore: { everyDays: 0, network: 'none' }, compression: 'none', source: { file: 'x', line: 1, col: 1 }, ...extra });
 
 describe('selectDisks', () => {
   const all = [disk('vda'), disk('vdb'), disk('sda', { device: 'cdrom' }), disk('vdc', { readonly: true })];

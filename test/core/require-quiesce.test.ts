@@ -7,7 +7,7 @@ import { evaluatePrechecks, type PrecheckInput } from '../../src/core/prechecks.
 import { consistencyProblem, quiesceFallback } from '../../src/core/quiesce-policy.js';
 import type { Vm } from '../../src/core/model.js';
 
-const vm = (extra: Partial<Vm> = {}): Vm => ({ name: 'db1', hypervisor: 'hv1', enabled: true, method: 'quiesce', priority: 1, schedule: { spec: 'weekly', cron: '0 12 * * 6' }, retention: { keepLast: 1 }, preBackupCommands: [], labels: {}, disks: { include: [], exclude: [] }, allowOffline: false, verify: { everyDays: 30 }, testRestore: { everyDays: 0, network: 'none' }, compression: 'none', source: { file: 'x', line: 1, col: 1 }, ...extra });
+const vm = (extra: Partial<Vm> = {}): Vm => ({ name: 'db1', hypervisor: 'hv1', enabled: true, method: 'quiesce', priority: 1, schedule: { spec: 'weekly', cron: '0 12 * * 6' }, retention: { keepLast: 1 }, incremental: { fullEvery: 1 }, preBackupCommands: [], labels: {}, disks: { include: [], exclude: [] }, allowOffline: false, verify: { everyDays: 30 }, testRestore: { everyDays: 0, network: 'none' }, compression: 'none', source: { file: 'x', line: 1, col: 1 }, ...extra });
 const disk = { target: 'vda', device: 'disk', type: 'file', source: '/img/vda.qcow2', format: 'qcow2', readonly: false, backing: [] as string[] };
 const pre = (v: Vm, agentAnswers: boolean): PrecheckInput => ({ vm: v, state: 'running', disks: { copy: [disk], skipped: [] }, images: [{ target: 'vda', format: 'qcow2', allocatedBytes: 1 }], agentAnswers, snapshotNames: [], storage: { writable: true, availBytes: 1e9 }, hypervisorFree: { availBytes: 1e12, path: '/', minFreeGiB: 1 }, marginPercent: 5 });
 

@@ -89,6 +89,7 @@ test('symlinks and wrong file types are refused, and a refusal changes nothing e
   assert.equal(stepFor(items[0]!, { kind: 'file', mode: 0o644, owner: 'root:root', content: '' }).action, 'refuse');
   assert.equal(stepFor(fdItem, { kind: 'other', type: 'fifo' }).action, 'refuse');
   assert.equal(stepFor(items[2]!, { kind: 'symlink' }).action, 'refuse');
+  assert.match(stepFor(fdItem, { kind: 'symlink', at: '/var/tmp/x/etc/bacula' }).detail!, /its directory \/var\/tmp\/x\/etc\/bacula is a symbolic link/);
 });
 
 test('the program tree: a different or missing manifest is an update with the manifest diff', () => {

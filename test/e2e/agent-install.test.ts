@@ -3,7 +3,7 @@
 // A fake systemctl (given with --systemctl) records the bacula-fd restarts.
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, lstat, mkdir, readFile, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
 import { ROOT } from '../helpers/paths.js';
@@ -48,6 +48,7 @@ describe('vmbackup agent install on hv1 (real ssh, --root scratch)', () => {
     assert.equal((first.stdout.match(/^ {2}install /gm) ?? []).length, 4, first.stdout);
     assert.match(first.stdout, /^installed$/m);
     assert.equal((await lstat(`${root}/usr/bin/vmbackup`)).mode & 0o7777, 0o755);
+    const wrapper = await readFile(`${root}/usr/bin/vmbackup`, 'utf8');
     assert.match(await readFile(`${root}/usr/bin/vmbackup`, 'utf8'), new RegExp(`exec node /opt/vmbackup/${VERSION.replace(/\./g, '\\.')}/dist/src/main\\.js "\\$@"`));
     assert.equal((await lstat(fdConf)).mode & 0o7777, 0o640);
     const conf = await readFile(fdConf, 'utf8');
@@ -115,6 +116,16 @@ describe('vmbackup agent install on hv1 (real ssh, --root scratch)', () => {
       assert.match(r.stdout, flags.includes('--json') ? /"outcome": "refused"/ : /VMB_AGENT_REFUSED/);
     }
     assert.equal(await readlink(`${root}/usr/bin/vmbackup`), '/etc/hostname');
+    await unlink(`${root}/usr/bin/vmbackup`);
+    await writeFile(`${root}/usr/bin/vmbackup`, wrapper, { mode: 0o755 });
+    // … and so is a destination whose directory is a symlink (bacula-fd.conf would land elsewhere).
+    await rm(`${root}/etc/bacula`, { recursive: true });
+    await mkdir(`${bin}/elsewhere`);
+    await symlink(`${bin}/elsewhere`, `${root}/etc/bacula`);
+    const viaDir = await run('--yes');
+    assert.equal(viaDir.code, 1, viaDir.stdout + viaDir.stderr);
+    assert.match(viaDir.stdout, /refuse\s+\S+\/etc\/bacula\/bacula-fd\.conf .*its directory \S+\/etc\/bacula is a symbolic link/);
+    assert.deepEqual(await readdir(`${bin}/elsewhere`), []);
     assert.equal(await count(), 2);
 
     // A runs_on: control hypervisor is not installed on (nothing written for it).

@@ -34,6 +34,8 @@ async function readLimited(t: Transport, p: string): Promise<string | undefined>
 }
 
 export async function observe(t: Transport, item: DesiredItem): Promise<Observed> {
+  const parent = posix.dirname(hostPath(item.path));
+  if ((await lstat(t, parent))?.kind === 'symbolic link') return { kind: 'symlink', at: parent };
   const s = await lstat(t, item.path);
   if (!s) return { kind: 'absent' };
   if (s.kind === 'symbolic link') return { kind: 'symlink' };

@@ -8,7 +8,8 @@ import { MANIFEST_NAME, type DesiredItem } from './desired.js';
 /** What one destination is on the hypervisor (lstat: a symlink is never followed). */
 export type Observed =
   | { kind: 'absent' }
-  | { kind: 'symlink' }
+  /** `at`: the symlink is the destination's parent directory, not the destination itself. */
+  | { kind: 'symlink'; at?: string }
   | { kind: 'other'; type: string }
   /** `content` undefined: larger than the read limit (never read past it). */
   | { kind: 'file'; mode: number; owner: string; content?: string }
@@ -52,7 +53,7 @@ function diffOf(path: string, deployed: string, desired: string): string {
 /** One destination's step. */
 export function stepFor(item: DesiredItem, o: Observed): Step {
   if (o.kind === 'absent') return { item, action: 'install' };
-  if (o.kind === 'symlink') return { item, action: 'refuse', detail: 'is a symbolic link: never followed or replaced' };
+  if (o.kind === 'symlink') return { item, action: 'refuse', detail: o.at ? `its directory ${escapeTerminal(o.at)} is a symbolic link: never followed` : 'is a symbolic link: never followed or replaced' };
   if (item.kind === 'tree' || item.kind === 'dir') {
     if (o.kind !== 'dir') return { item, action: 'refuse', detail: `is a ${o.kind === 'file' ? 'regular file' : o.type}, not a directory` };
     if (item.kind === 'dir') {

@@ -12,7 +12,7 @@ import { mkdir, rm, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { labOrSkip } from '../helpers/lab.js';
-import { defineScratchVm, faultEnv, readManifest, scratchVmPolicy, sh, virsh, waitFor, type FaultEnv } from '../helpers/faults.js';
+import { defineScratchVm, faultEnv, hostOf, readManifest, scratchVmPolicy, sh, virsh, waitFor, type FaultEnv } from '../helpers/faults.js';
 import type { Lab } from '../lab/lab.js';
 import type { RunRecord } from '../../src/adapters/store/state-store.js';
 
@@ -26,33 +26,36 @@ describe('incremental backups on libvirt checkpoints (push mode)', { timeout: 24
   let dir = '';
   let image = '';
   let removeVm: (() => Promise<void>) | undefined;
+  const hvName = `i12-hv-${process.pid}`;
+  let hvImage = '';
+  let hvDefined = false;
 
   const vmDir = (): string => join(env!.storage, 'local', name);
-  const runner = (cmd: 'backup' | 'cleanup', fullEvery = 5) => execa(process.execPath, [RUNNER, cmd, env!.repo, env!.stateDir, name, String(fullEvery)], { reject: false, timeout: 180_000, env: { NO_COLOR: '1' } });
-  async function backup(fullEvery = 5): Promise<RunRecord> {
+  const runner = (cmd: 'backup' | 'cleanup', fullEvery = 5, vm = name) => execa(process.execPath, [RUNNER, cmd, env!.repo, env!.stateDir, vm, String(fullEvery)], { reject: false, timeout: 180_000, env: { NO_COLOR: '1' } });
+  async function backup(fullEvery = 5, vm = name): Promise<RunRecord> {
     await new Promise((r) => setTimeout(r, 1100)); // backup ids have a resolution of one second
-    const r = await runner('backup', fullEvery);
+    const r = await runner('backup', fullEvery, vm);
     assert.ok(r.stdout, `no run record: ${String(r.stderr).slice(-2000)}`);
     const run = JSON.parse(String(r.stdout)) as RunRecord;
     assert.equal(run.status, 'ok', `${run.error}\n${String(r.stderr).slice(-2000)}`);
     return run;
   }
-  async function write(byte: string, offset: number, len: number): Promise<void> {
-    const r = await virsh(lab!, 'local', ['qemu-monitor-command', '--domain', name, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P ${byte} ${offset} ${len}"`]);
+  async function write(byte: string, offset: number, len: number, vm = name, host = 'local'): Promise<void> {
+    const r = await virsh(lab!, host, ['qemu-monitor-command', '--domain', vm, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P ${byte} ${offset} ${len}"`]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /error/i, r.stdout);
   }
   /** The disk as it is now (the VM paused for the copy). */
-  async function snapshotCopy(tag: string): Promise<string> {
+  async function snapshotCopy(tag: string, vm = name, host = 'local', img = image): Promise<string> {
     const copy = join(dir, `copy-${tag}.qcow2`);
-    assert.equal((await virsh(lab!, 'local', ['suspend', '--domain', name])).code, 0);
-    try { await copyFile(image, copy); } finally { await virsh(lab!, 'local', ['resume', '--domain', name]); }
+    assert.equal((await virsh(lab!, host, ['suspend', '--domain', vm])).code, 0);
+    try { await copyFile(img, copy); } finally { await virsh(lab!, host, ['resume', '--domain', vm]); }
     return copy;
   }
   const checkpoints = async (): Promise<string[]> => (await virsh(lab!, 'local', ['checkpoint-list', '--domain', name, '--name'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
-  async function sameDisk(point: string, file: string, copy: string): Promise<void> {
+  async function sameDisk(point: string, file: string, copy: string, pointDir = vmDir()): Promise<void> {
     const out = join(dir, `conv-${point}.qcow2`);
-    const c = await sh(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'qcow2', '--', join(vmDir(), point, file), out]);
+    const c = await sh(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'qcow2', '--', join(pointDir, point, file), out]);
     assert.equal(c.code, 0, c.stderr);
     const cmp = await sh(['qemu-img', 'compare', '-U', '-f', 'qcow2', '-F', 'qcow2', out, copy]);
     assert.equal(cmp.code, 0, `${point} differs from the disk at that moment: ${cmp.stdout}${cmp.stderr}`);
@@ -74,7 +77,15 @@ describe('incremental backups on libvirt checkpoints (push mode)', { timeout: 24
       assert.equal(r.code, 0, r.stderr);
     }
     removeVm = (await defineScratchVm(lab, name, image, { dir })).remove;
-    env = await faultEnv(lab, { mutate: (p) => { p.vms.push(scratchVmPolicy(name)); } });
+    const h = hostOf(lab, 'hv1');
+    hvImage = join(h.labImagesDir, `${hvName}.qcow2`);
+    for (const argv of [['qemu-img', 'create', '-q', '-f', 'qcow2', hvImage, '256M'], ['qemu-io', '-f', 'qcow2', '-c', 'write -P 0xab 0 4M', hvImage]]) {
+      const r = await sh(argv);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    hvDefined = true;
+    await defineScratchVm(lab, hvName, `${h.imagesDir}/${hvName}.qcow2`, { host: 'hv1', dir: h.labImagesDir });
+    env = await faultEnv(lab, { mutate: (p) => { p.vms.push(scratchVmPolicy(name), scratchVmPolicy(hvName, { hypervisor: 'hv1' })); } });
   });
 
   after(async () => {
@@ -83,8 +94,30 @@ describe('incremental backups on libvirt checkpoints (push mode)', { timeout: 24
       const u = await virsh(lab, 'local', ['undefine', '--domain', name, '--checkpoints-metadata']);
       if (u.code !== 0) process.stderr.write(`undefine ${name}: ${u.stderr}\n`);
     }
+    if (lab && hvDefined) {
+      await virsh(lab, 'hv1', ['destroy', '--domain', hvName]);
+      const u = await virsh(lab, 'hv1', ['undefine', '--domain', hvName, '--checkpoints-metadata']);
+      if (u.code !== 0) process.stderr.write(`undefine ${hvName}: ${u.stderr}\n`);
+      await rm(hvImage, { force: true });
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
     if (env) await rm(env.storage, { recursive: true, force: true });
+  });
+
+  test('over ssh (hv1): QEMU writes the images on the hypervisor, hashed there; the incremental equals the disk then', async () => {
+    const full = await backup(5, hvName);
+    await write('0x5a', 8 * MiB, 128 * 1024, hvName, 'hv1');
+    const copy = await snapshotCopy('hv1', hvName, 'hv1', hvImage);
+    const inc = await backup(5, hvName);
+    const pdir = join(env!.storage, 'hv1', hvName);
+    const m = await readManifest(join(pdir, inc.backupId!));
+    assert.equal(m.kind, 'incremental', inc.warnings.join('\n'));
+    assert.equal(m.parent_backup_id, full.backupId);
+    const img = m.files.find((f) => f.target === 'vda')!;
+    assert.ok(img.changed_bytes! >= 128 * 1024 && img.changed_bytes! <= 128 * 1024 + MiB, String(img.changed_bytes));
+    const sums = await sh(['sha256sum', '--', join(pdir, inc.backupId!, img.path)]);
+    assert.equal(sums.stdout.split(' ')[0], img.sha256);
+    await sameDisk(inc.backupId!, img.path, copy, pdir);
   });
 
   let fullId = '';

@@ -137,4 +137,24 @@ describe('vmbackup agent install on hv1 (real ssh, --root scratch)', () => {
     // The secret never appeared in any stdout, stderr or --json output.
     for (const o of outputs) assert.ok(!o.includes(SECRET), 'the fd password leaked into output');
   });
+  test('a hypervisor whose Node.js is older than 20 is refused before anything is written (VMB_AGENT_NODE)', async (t) => {
+    const lab = labOrSkip(t);
+    if (!lab) return;
+    const e = await labEnv(lab, { hostOverrides: { local: { runs_on: 'hypervisor', fd_password: { env: 'HV1_FD_PASSWORD' } } } });
+    // A fake `node` first on PATH (the local transport's PATH): an old Node.js cannot be had on demand.
+    const fake = `${bin}-oldnode`;
+    try {
+      await mkdir(fake, { recursive: true });
+      await writeFile(`${fake}/node`, '#!/bin/sh\necho v18.19.0\n', { mode: 0o755 });
+      const r = await execa(process.execPath, [`${ROOT}/dist/src/main.js`, 'agent', 'install', '--host', 'local', '--json', '--repo', e.repo, '--state-dir', e.stateDir, '--root', `${fake}/root`], { reject: false, env: { HV1_FD_PASSWORD: SECRET, PATH: `${fake}:${process.env.PATH}` } });
+      assert.equal(r.exitCode, 1, String(r.stdout) + String(r.stderr));
+      const err = (JSON.parse(String(r.stdout)) as { error: { code: string; message: string } }).error;
+      assert.equal(err.code, 'VMB_AGENT_NODE');
+      assert.match(err.message, /v18\.19\.0 is too old; vmbackup needs 20 or later/);
+      await assert.rejects(lstat(`${fake}/root`));
+    } finally {
+      await rm(fake, { recursive: true, force: true });
+      await e.cleanup();
+    }
+  });
 });

@@ -55,6 +55,11 @@ function pruneLines(r: RetentionChange): string[] {
   return r.wouldPrune.map((x) => `${x.id} (${x.reasons.join('; ')})`);
 }
 
+/** Points kept only as the base of a kept incremental (chain-aware retention). */
+function baseLines(r: RetentionChange): string[] {
+  return (r.bases ?? []).map((x) => `${x.id} (${x.reasons.join('; ')})`);
+}
+
 /** Plain text for a terminal; repository text is escaped (see terminal-text.ts). */
 export function formatPlanText(p: PolicyPlan): string {
   return escapeTerminal(planText(p));
@@ -76,6 +81,7 @@ function planText(p: PolicyPlan): string {
     out.push(`~ ${r.vm}: ${cutMark(r)}retention ${retentionText(r.before)} → ${retentionText(r.after)}`);
     for (const l of pruneLines(r)) out.push(`    would prune ${l}`);
     for (const id of r.wouldKeep) out.push(`    would now keep ${id}`);
+    for (const l of baseLines(r)) out.push(`    keeps ${l}`);
   }
   for (const [k, d] of [['hypervisor', p.hypervisors], ['policy', p.policies]] as const) {
     for (const n of d.added) out.push(`+ ${k} ${n}`);
@@ -119,7 +125,7 @@ function planMarkdown(p: PolicyPlan): string {
   }
   if (p.retention.length) {
     out.push('#### Retention', '', '| VM | before | after | restore points that would be pruned |', '|---|---|---|---|');
-    for (const r of p.retention) out.push(`| ${cutMark(r)}\`${r.vm}\` | ${retentionText(r.before)} | ${retentionText(r.after)} | ${r.wouldPrune.length ? pruneLines(r).map((l) => `🗑️ ${l}`).join('<br>') : 'none'} |`);
+    for (const r of p.retention) out.push(`| ${cutMark(r)}\`${r.vm}\` | ${retentionText(r.before)} | ${retentionText(r.after)} | ${r.wouldPrune.length ? pruneLines(r).map((l) => `🗑️ ${l}`).join('<br>') : 'none'}${baseLines(r).map((l) => `<br>🔗 keeps ${l}`).join('')} |`);
     out.push('');
   }
   if (p.vmChanges.length) {

@@ -14,7 +14,7 @@ export interface PruneChange { vm: string; id: string; reasons: string[] }
 export interface PruneRefusal { prunes: number; points: number; maxPercent: number }
 /** The guard's pass-wide rule would refuse the next pass: `prunes` of all `points` of `vms` VMs with recorded points. */
 export interface PassRefusal extends PruneRefusal { vms: number }
-export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[]; /** It keeps less than before (a count lowered or dropped, keep_within shortened) or prunes a recorded point. */ cut: boolean; refused?: PruneRefusal }
+export interface RetentionChange { vm: string; before: Retention; after: Retention; wouldPrune: PruneChange[]; wouldKeep: string[]; /** Points the head keeps only because a kept point depends on them (`base of <id>`). */ bases: PruneChange[]; /** It keeps less than before (a count lowered or dropped, keep_within shortened) or prunes a recorded point. */ cut: boolean; refused?: PruneRefusal }
 export interface ScheduleChange { vm: string; before: string | null; after: string | null; nextRuns: string[] }
 
 export interface PolicyPlan {
@@ -97,7 +97,7 @@ function plainEqual(a: unknown, b: unknown): boolean | undefined {
   return true;
 }
 
-const COMPARED: (keyof Vm)[] = ['hypervisor', 'policy', 'method', 'priority', 'preBackupCommands', 'disks', 'allowOffline', 'verify', 'testRestore', 'compression', 'labels'];
+const COMPARED: (keyof Vm)[] = ['hypervisor', 'policy', 'method', 'priority', 'preBackupCommands', 'disks', 'allowOffline', 'verify', 'testRestore', 'compression', 'labels', 'incremental'];
 
 function namedDiff<T extends { name: string; source?: unknown }>(a: readonly T[], b: readonly T[]): { added: string[]; removed: string[]; changed: string[] } {
   const strip = (x: T): unknown => ({ ...x, source: undefined });
@@ -111,18 +111,20 @@ function namedDiff<T extends { name: string; source?: unknown }>(a: readonly T[]
 }
 
 /** Restore points a retention change would newly prune (pruned after, kept before). */
-function pruneDelta(vm: string, points: readonly RestorePoint[], before: Retention, after: Retention, now: string, timeZone: string): { wouldPrune: PruneChange[]; wouldKeep: string[]; prunes: number } {
+function pruneDelta(vm: string, points: readonly RestorePoint[], before: Retention, after: Retention, now: string, timeZone: string): { wouldPrune: PruneChange[]; wouldKeep: string[]; bases: PruneChange[]; prunes: number } {
   const beforeDecisions = new Map(decideRetention(points, before, { now, timeZone }).map((d) => [d.id, d]));
   const wouldPrune: PruneChange[] = [];
   const wouldKeep: string[] = [];
+  const bases: PruneChange[] = [];
   let prunes = 0;
   for (const d of decideRetention(points, after, { now, timeZone })) {
     if (d.action === 'prune') prunes++;
     const was = beforeDecisions.get(d.id)?.action ?? 'keep';
     if (d.action === 'prune' && was === 'keep') wouldPrune.push({ vm, id: d.id, reasons: d.reasons });
     if (d.action === 'keep' && was === 'prune') wouldKeep.push(d.id);
+    if (d.action === 'keep' && d.reasons.every((r) => r.startsWith('base of '))) bases.push({ vm, id: d.id, reasons: d.reasons });
   }
-  return { wouldPrune: wouldPrune.sort((x, y) => x.id.localeCompare(y.id)), wouldKeep: wouldKeep.sort(), prunes };
+  return { wouldPrune: wouldPrune.sort((x, y) => x.id.localeCompare(y.id)), wouldKeep: wouldKeep.sort(), bases: bases.sort((x, y) => x.id.localeCompare(y.id)), prunes };
 }
 
 function diffRendered(base: readonly RenderedFile[], head: readonly RenderedFile[], baseLabel: string, headLabel: string): { path: string; patch: string }[] {

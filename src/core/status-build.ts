@@ -2,6 +2,7 @@
 // run history × now. Pure; status-render.ts turns it into files under status/.
 import type { DesiredState, RetentionDecision } from './model.js';
 import type { Observed, ReconcilePlan } from './reconcile/types.js';
+import { chainSummary } from './chain/summary.js';
 import { decideRetention } from './retention.js';
 import type { Condition, DayOutcome, FleetSummary, VmStatus } from './status-model.js';
 
@@ -103,7 +104,8 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
       observed: note?.unknown ? 'unknown' : note?.missing ? 'missing' : (host?.domains[vm.name] === 'running' || host?.domains[vm.name] === 'shut off' || host?.domains[vm.name] === 'paused' ? host.domains[vm.name] as VmStatus['observed'] : 'unknown'),
       conditions,
       ...(lastBackup ? { last_backup: { ...(lastBackup.backupId ? { id: lastBackup.backupId } : {}), time: lastBackup.started, status: lastBackup.status === 'ok' ? 'ok' : lastBackup.status === 'interrupted' ? 'interrupted' : 'failed', ...(lastBackup.sizeBytes !== undefined ? { size_bytes: lastBackup.sizeBytes } : {}), ...(lastBackup.finished ? { duration_ms: Date.parse(lastBackup.finished) - Date.parse(lastBackup.started) } : {}), ...(lastBackup.method ? { method: lastBackup.method } : {}), ...(lastBackup.consistency ? { consistency: lastBackup.consistency } : {}), warnings: lastBackup.warnings, ...(lastBackup.error ? { error: lastBackup.error } : {}) } } : {}),
-      restore_points: [...points].sort((a, b) => (a.id < b.id ? 1 : -1)).map((p) => ({ id: p.id, time: p.time, status: p.status, verify: p.verify, ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}), keep_reason: decisions.get(p.id)?.reasons ?? [] })),
+      restore_points: [...points].sort((a, b) => (a.id < b.id ? 1 : -1)).map((p) => ({ id: p.id, time: p.time, status: p.status, verify: p.verify, ...(p.kind ? { kind: p.kind } : {}), ...(p.parent ? { parent: p.parent } : {}), ...(p.sizeBytes !== undefined ? { size_bytes: p.sizeBytes } : {}), keep_reason: decisions.get(p.id)?.reasons ?? [] })),
+      ...(vm.incremental.fullEvery > 1 || points.some((p) => p.parent !== undefined) ? { chain: chainSummary(points, vm.incremental) } : {}),
       ...(lastVerify ? { last_verify: { time: lastVerify.started, backup_id: lastVerify.backupId!, result: lastVerify.status === 'ok' ? 'ok' : 'failed' } } : {}),
       ...(lastTest ? { last_test_restore: testRestoreStatus(lastTest) } : {}),
       ...(note?.nextDue ? { next_due: note.nextDue } : {}),

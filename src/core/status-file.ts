@@ -24,6 +24,8 @@ export function parseStatusRestorePoints(text: string): { vm?: string; points: R
       time,
       status: p.status === 'failed' ? 'failed' : 'ok',
       verify: p.verify === 'failed' ? 'failed' : p.verify === 'ok' ? 'ok' : 'none',
+      ...(p.kind === 'full' || p.kind === 'incremental' ? { kind: p.kind } : {}),
+      ...(typeof p.parent === 'string' && ID_RE.test(p.parent) ? { parent: p.parent } : {}),
     });
   }
   return { ...(typeof d.vm === 'string' ? { vm: d.vm } : {}), points };

@@ -1,6 +1,8 @@
 // What the daemon reports about the fleet, as plain data: Flux-style conditions per VM, restore
 // points with the reason each is kept, and the fleet summary. Written back under `status/`.
 
+import type { ChainSummary } from './chain/summary.js';
+
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
 /** Flux/Kubernetes-style condition: Ready says whether the VM is protected as its policy asks; Stalled needs a human. */
@@ -20,6 +22,10 @@ export interface StatusRestorePoint {
   time: string;
   status: 'ok' | 'failed';
   verify: 'ok' | 'failed' | 'none';
+  /** Recorded when the point says (absent on points before incrementals: a full). */
+  kind?: 'full' | 'incremental';
+  /** Incremental: the point it depends on. */
+  parent?: string;
   size_bytes?: number;
   /** Why retention keeps it (e.g. `keep_weekly 2026-W07`), or why it goes. */
   keep_reason: string[];
@@ -44,6 +50,8 @@ export interface VmStatus {
     error?: string;
   };
   restore_points: StatusRestorePoint[];
+  /** The newest point's chain and the policy's full_every (core/chain/summary.ts). */
+  chain?: ChainSummary;
   last_verify?: { time: string; backup_id: string; result: 'ok' | 'failed' };
   /** probe: what evidence of a boot was asked for and seen; screenshot: the PNG's path on backup storage. */
   last_test_restore?: { time: string; backup_id: string; result: 'ok' | 'failed'; probe?: string; screenshot?: string };

@@ -1,6 +1,6 @@
 // The YAML status files: `status/vms/<vm>.yaml` and `status/summary.yaml`. Keys are emitted in a
 // fixed order and lists are sorted, so the same data always gives the same bytes (and no commit).
-// `parseStatusRestorePoints` (status-file.ts) reads `vm` and `restore_points[].{id,time,status,verify}` back.
+// `parseStatusRestorePoints` (status-file.ts) reads `vm` and `restore_points[].{id,time,status,verify,kind,parent}` back.
 import { Document } from 'yaml';
 import type { Condition, FleetSummary, VmStatus } from './status-model.js';
 import { humanBytes, humanDuration } from './status-format.js';
@@ -54,12 +54,15 @@ export function renderVmYaml(s: VmStatus): string {
     next_due: s.next_due,
     last_verify: s.last_verify && { time: s.last_verify.time, backup_id: s.last_verify.backup_id, result: s.last_verify.result },
     last_test_restore: s.last_test_restore && compact({ time: s.last_test_restore.time, backup_id: s.last_test_restore.backup_id, result: s.last_test_restore.result, probe: s.last_test_restore.probe, screenshot: s.last_test_restore.screenshot }),
+    chain: s.chain && compact({ full: s.chain.full, length: s.chain.length, full_every: s.chain.full_every, full_every_days: s.chain.full_every_days, broken: s.chain.broken }),
     // Newest first: the one you would restore is on top.
     restore_points: [...s.restore_points].sort((x, y) => byString(y.id, x.id)).map((p) => compact({
       id: p.id,
       time: p.time,
       status: p.status,
       verify: p.verify,
+      kind: p.kind,
+      parent: p.parent,
       size_bytes: p.size_bytes,
       keep_reason: p.keep_reason,
     })),

@@ -139,5 +139,5 @@ export function toRestorePoint(b: StoredBackup): RestorePoint {
   // A corrupt point (images missing, not regular files, a bad manifest) is never good, whatever an old verification.json says.
   const verify = corrupt && b.manifest ? 'failed' : b.verification ? (b.verification.result === 'ok' ? 'ok' : 'failed') : b.manifest ? 'ok' : 'none';
   const started = typeof b.manifest?.started === 'string' ? b.manifest.started : undefined;
-  return { id: b.id, time: started ?? `${b.id.slice(0, 10)}T${b.id.slice(11, 13)}:${b.id.slice(13, 15)}:${b.id.slice(15, 17)}Z`, status: b.manifest && !corrupt ? 'ok' : 'failed', verify };
+  return { id: b.id, time: started ?? `${b.id.slice(0, 10)}T${b.id.slice(11, 13)}:${b.id.slice(13, 15)}:${b.id.slice(15, 17)}Z`, status: b.manifest && !corrupt ? 'ok' : 'failed', verify, ...(b.manifest?.kind === 'incremental' ? { kind: 'incremental' as const, ...(typeof b.manifest.parent_backup_id === 'string' ? { parent: b.manifest.parent_backup_id } : {}) } : b.manifest?.kind === 'full' ? { kind: 'full' as const } : {}) };
 }

@@ -95,13 +95,19 @@ class Gate {
   }
 }
 
+/** The plan's order, but prunes (last anyway) newest first: an incremental before the point it builds on. */
+function executionOrder(actions: readonly Action[]): Action[] {
+  const prunes = actions.filter((a): a is Extract<Action, { kind: 'prune' }> => a.kind === 'prune');
+  return [...actions.filter((a) => a.kind !== 'prune'), ...prunes.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))];
+}
+
 export async function executePlan(ctx: EngineContext, plan: ReconcilePlan, o: ExecuteOptions): Promise<ActionResult[]> {
   const results: ActionResult[] = [];
   const global = new Gate(Math.max(1, o.maxConcurrent));
   const perHost = new Map<string, Gate>();
   const hostGate = (hv: string): Gate => { let g = perHost.get(hv); if (!g) { g = new Gate(Math.max(1, o.maxPerHost)); perHost.set(hv, g); } return g; };
   const inFlight: Promise<void>[] = [];
-  for (const a of plan.actions) {
+  for (const a of executionOrder(plan.actions)) {
     if (o.stopping()) break;
     if (o.currentRevision() !== plan.revision) throw new StalePlanError(plan.revision, o.currentRevision());
     const hv = 'hypervisor' in a ? a.hypervisor : undefined;

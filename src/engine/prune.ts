@@ -88,11 +88,12 @@ export async function applyPrune(ctx: EngineContext, plan: PrunePlan, sel: Prune
       const fresh = (await planPrune(ctx, { only: [v.vm], ...(sel.removed ? { removed: sel.removed } : {}) })).vms.find((x) => x.vm === v.vm);
       if (fresh?.refused) { r.status = 'refused'; r.refused = fresh.refused; continue; }
       const still = new Set((fresh?.prune ?? []).map((p) => p.id));
-      for (const p of v.prune) {
+      for (const p of [...v.prune].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))) { // newest first: children before their parent
         if (!still.has(p.id)) continue; // storage changed since the plan: keep it
         await pruneBackup(ctx.storage, v.vm, p.id);
         r.pruned.push(p.id);
       }
+      r.pruned.sort(); // reported oldest first, as planned
       r.status = r.pruned.length ? 'pruned' : 'nothing';
     } catch (e) {
       r.status = 'failed'; r.error = (e as Error).message;

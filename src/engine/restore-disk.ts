@@ -11,7 +11,8 @@ import type { Vm } from '../core/model.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
 import { newRun, recordRun, step, type EngineContext } from './context.js';
 import type { Host } from './hosts.js';
-import { verifyBackup } from './verify.js';
+import { assertStandalone } from './restore-files.js';
+import { imageReaderFor, verifyPoint } from './verify.js';
 
 export interface RestoreDiskOptions {
   backupId: string;
@@ -57,6 +58,7 @@ async function convert(ctx: EngineContext, host: Host, src: string, format: stri
   if (format !== 'qcow2' && format !== 'raw') throw new Error(`disk format ${format} is not supported for a disk restore (qcow2 or raw)`);
   await host.fs.assertRegularFile(absolute(src)); // storage is untrusted: no symlink, FIFO or device reaches qemu-img
   await host.transport.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', format, '--', absolute(src), absolute(dst)], { timeoutMs: ctx.desired.settings.backup.copyTimeoutHours * 3_600_000 });
+  if (format === 'qcow2') await assertStandalone(host, dst); // an incremental's chain was followed, not kept
 }
 
 async function check(host: Host, path: string, format: string): Promise<void> {
@@ -77,9 +79,11 @@ export async function restoreDisk(ctx: EngineContext, vm: Vm, o: RestoreDiskOpti
   const out: RestoreDiskOutcome = { run, vm: name, host: host.hv.name, target: o.target, mode: o.asDisk ? 'new-disk' : 'in-place', path: '' };
   await recordRun(ctx, run, lock, async () => {
     const b = await step(ctx, run, 'verify', async () => {
-      const stored = await ctx.storage.get(vm.hypervisor, vm.name, o.backupId);
-      const v = await verifyBackup(ctx, stored);
-      if (!v.ok) throw new Error(`backup ${o.backupId} failed verification, refusing to restore from it: ${v.problems.join('; ')}`);
+      const list = await ctx.storage.list(vm.hypervisor, vm.name);
+      const stored = list.find((x) => x.id === o.backupId) ?? await ctx.storage.get(vm.hypervisor, vm.name, o.backupId);
+      // The point and its whole chain; the images' backing files must be exactly the recorded parents.
+      const v = await verifyPoint(ctx, list, stored, imageReaderFor(ctx, vm, host.hv.name));
+      if (!v.ok) throw new Error(`backup ${o.backupId} failed verification${v.failedPoint && v.failedPoint !== o.backupId ? ` (its chain fails at ${v.failedPoint})` : ''}, refusing to restore from it: ${v.problems.join('; ')}`);
       return stored;
     }, log);
     const files = b.manifest?.files ?? [];

@@ -7,6 +7,13 @@ import { asidePath } from '../core/backup-layout.js';
 import { hostPath } from '../core/host-path.js';
 import type { Host } from './hosts.js';
 
+/** A restored disk stands alone: a backing or data file (into the backup storage or anywhere) is refused. */
+export async function assertStandalone(host: Host, path: string): Promise<void> {
+  const [img] = await host.qemuImg.info(path, 'qcow2');
+  if (img?.backingFilename) throw new Error(`the restored ${path} has a backing file ${img.backingFilename}; refusing it`);
+  if (img?.dataFile) throw new Error(`the restored ${path} has an external data file ${img.dataFile}; refusing it`);
+}
+
 export type RestoredKind = 'disk' | 'nvram' | 'tpm';
 
 interface Item {
@@ -49,7 +56,9 @@ export class RestoreFiles {
         await this.host.fs.removeFile(i.tmp);
         await this.host.fs.assertRegularFile(i.from); // storage is untrusted: no symlink, FIFO or device is read (one stat, follows nothing)
         if (i.kind === 'disk') {
+          // From an incremental point, convert follows the (verified) chain: the copy is the whole disk.
           await this.host.qemuImg.convert(i.from, 'qcow2', i.tmp, { compress: false, timeoutMs: this.timeoutMs });
+          await assertStandalone(this.host, i.tmp);
         } else {
           const dir = posix.dirname(i.final);
           if (!(await this.host.fs.exists(dir))) { await this.mkdirs(dir); }

@@ -18,7 +18,7 @@ import type { RunRecord } from '../adapters/store/state-store.js';
 import { newRun, recordRun, step, type EngineContext } from './context.js';
 import { RestoreFiles } from './restore-files.js';
 import { putBack } from './restore-rollback.js';
-import { verifyBackup } from './verify.js';
+import { imageReaderFor, verifyPoint } from './verify.js';
 
 export interface RestoreOptions {
   backupId: string;
@@ -52,9 +52,11 @@ export async function restoreVm(ctx: EngineContext, vm: Vm, o: RestoreOptions): 
   const out: RestoreOutcome = { run, name, host: host.hv.name, disks: [], defined: false };
   await recordRun(ctx, run, lock, async () => {
     const b = await step(ctx, run, 'verify', async () => {
-      const stored = await ctx.storage.get(vm.hypervisor, vm.name, o.backupId);
-      const v = await verifyBackup(ctx, stored);
-      if (!v.ok) throw new Error(`backup ${o.backupId} failed verification, refusing to restore it: ${v.problems.join('; ')}`);
+      const list = await ctx.storage.list(vm.hypervisor, vm.name);
+      const stored = list.find((x) => x.id === o.backupId) ?? await ctx.storage.get(vm.hypervisor, vm.name, o.backupId);
+      // The point and its whole chain; the images' backing files must be exactly the recorded parents.
+      const v = await verifyPoint(ctx, list, stored, imageReaderFor(ctx, vm, host.hv.name));
+      if (!v.ok) throw new Error(`backup ${o.backupId} failed verification${v.failedPoint && v.failedPoint !== o.backupId ? ` (its chain fails at ${v.failedPoint})` : ''}, refusing to restore it: ${v.problems.join('; ')}`);
       return stored;
     }, log);
     const xml = await readRegularText(join(b.dir, `${vm.name}.xml`), 4 * 1024 * 1024); // storage is untrusted: no link, no FIFO, bounded

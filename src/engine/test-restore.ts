@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { TEST_RESTORE_FILE } from '../core/backup-layout.js';
 import type { Vm } from '../core/model.js';
+import { chainOf } from '../core/chain/points.js';
 import { parseDomainXml } from '../core/domain-xml.js';
 import { chooseProbe, describeProbe, probeRefusal, type ProbeChoice, type ProbeSpec } from '../core/probe.js';
 import { withEvidenceDevices, withHostDirectBoot } from '../core/probe-xml.js';
@@ -39,7 +40,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function testRestore(ctx: EngineContext, vm: Vm, o: TestRestoreOptions = {}): Promise<{ run: RunRecord; evidence: TestRestoreEvidence }> {
   const list = await ctx.storage.list(vm.hypervisor, vm.name);
-  const b = o.backupId ? list.find((x) => x.id === o.backupId) : list.filter((x) => !x.corrupt && x.verification?.result !== 'failed').at(-1);
+  // Default: the newest point whose whole chain is good (restore then verifies that chain again).
+  const b = o.backupId ? list.find((x) => x.id === o.backupId) : list.filter((x) => !x.corrupt && x.verification?.result !== 'failed' && chainOf(list, x.id).notGood === undefined).at(-1);
   if (!b) throw new Error(o.backupId ? `no backup ${o.backupId} of ${vm.name}` : `${vm.name} has no backup to test`);
   const stamp = ctx.now().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
   const testName = `${vm.name}-restoretest-${stamp}`.slice(0, 64);

@@ -5,24 +5,37 @@
 // files are opened without following symlinks and must be regular, and no file is read past
 // its manifest size + 1 byte (so /dev/zero, a FIFO or a huge file cannot hang verify).
 // The images are hashed on the VM's ssh hypervisor when it has one (./verify-hasher.ts).
+// A point of an incremental chain is verified with its chain (verifyPoint): every ancestor is
+// re-hashed and recorded on its own, the images' backing references must be exactly the recorded
+// parents (./chain-images.ts), and a failing ancestor makes the point fail, naming that ancestor.
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CHECKSUM_FILE, VERIFY_FILE } from '../core/backup-layout.js';
+import { CHECKSUM_FILE, VERIFY_FILE, vmDir } from '../core/backup-layout.js';
+import { chainOf } from '../core/chain/points.js';
 import { manifestProblems, parseChecksums } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
 import type { StoredBackup } from '../adapters/storage/backup-store.js';
 import { readRegularText, UntrustedFileError } from '../adapters/storage/read-untrusted.js';
 import type { RunRecord } from '../adapters/store/state-store.js';
+import { chainImageProblems } from './chain-images.js';
 import { newRun, type EngineContext } from './context.js';
+import type { Host } from './hosts.js';
 import { hasherFor } from './verify-hasher.js';
 
-export interface VerifyResult { id: string; ok: boolean; problems: string[]; bytes: number; ms: number; warnings: string[] }
+export interface VerifyResult {
+  id: string; ok: boolean; problems: string[]; bytes: number; ms: number; warnings: string[];
+  /** The point of the chain that failed (this one or an ancestor), when one did. */
+  failedPoint?: string;
+}
+
+/** Extra checks of a point whose manifest is sound (its chain's images); their problems are the point's. */
+type ExtraCheck = (warnings: string[]) => Promise<string[]>;
 
 const why = (e: unknown): string =>
   e instanceof UntrustedFileError ? e.why : (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (e as Error).message;
 
 /** Checks one stored backup; pure reading, then one small atomic write of the verdict. */
-export async function verifyBackup(ctx: EngineContext, b: StoredBackup): Promise<VerifyResult> {
+export async function verifyBackup(ctx: EngineContext, b: StoredBackup, extra?: ExtraCheck): Promise<VerifyResult> {
   const t0 = performance.now();
   const problems: string[] = [];
   let bytes = 0;
@@ -53,12 +66,58 @@ export async function verifyBackup(ctx: EngineContext, b: StoredBackup): Promise
         problems.push(`${f.path}: ${why(e)}`);
       }
     }
+    if (extra) problems.push(...await extra(hasher.warnings).catch((e: Error) => [`backing chain: ${e.message}`]));
   }
   const ok = problems.length === 0;
   const record = { result: ok ? 'ok' : 'failed', at: ctx.now().toISOString(), problems, bytes };
   // The verdict goes only into a real directory (a symlink where a backup should be is not written through).
   if ((await lstat(b.dir).catch(() => undefined))?.isDirectory()) await ctx.storage.writeFile(b.dir, VERIFY_FILE, JSON.stringify(record, null, 2) + '\n');
-  return { id: b.id, ok, problems, bytes, ms: Math.round(performance.now() - t0), warnings: hasher.warnings };
+  return { id: b.id, ok, problems, bytes, ms: Math.round(performance.now() - t0), warnings: hasher.warnings, ...(ok ? {} : { failedPoint: b.id }) };
+}
+
+/** Where a VM's images are read: its hypervisor (or the restore's target host), and its backup directory as that host sees it. */
+export interface ImageReader { host: Host; vmDirOnHost: string }
+
+export function imageReaderFor(ctx: EngineContext, vm: Pick<Vm, 'name' | 'hypervisor'>, hostName = vm.hypervisor): ImageReader {
+  const host = ctx.hosts.get(hostName);
+  return { host, vmDirOnHost: vmDir(host.hv.storageRoot, vm.hypervisor, vm.name) };
+}
+
+/**
+ * Verifies the point `b` and its chain (oldest first): each ancestor and the point are hashed and
+ * recorded on their own, with their images' backing chain checked; the point fails when any of
+ * them fails, and `failedPoint` names the first that did. `seen` reuses results within one command.
+ */
+export async function verifyPoint(ctx: EngineContext, list: readonly StoredBackup[], b: StoredBackup, reader: ImageReader, seen = new Map<string, VerifyResult>()): Promise<VerifyResult> {
+  const t0 = performance.now();
+  const byId = new Map(list.map((x) => [x.id, x]));
+  // The manifests' lineage, followed even through a point the listing found corrupt (a wrong size):
+  // its images' headers are still checked; chainOf says whether the chain is whole.
+  const chain = { ...chainOf(list.map((x) => (x.manifest ? { ...x, corrupt: [] } : x)), b.id), broken: chainOf(list, b.id).broken };
+  const results: VerifyResult[] = [];
+  for (let i = 0; i < chain.ids.length; i++) {
+    const id = chain.ids[i]!;
+    const points = chain.ids.slice(0, i + 1).map((x) => byId.get(x)!);
+    // A chain cut off from its full (a missing ancestor) is reported once below, not as each image's problem.
+    const fromFull = points[0]?.manifest !== undefined && points[0].manifest.kind !== 'incremental';
+    const r = seen.get(id) ?? await verifyBackup(ctx, byId.get(id)!, fromFull ? (w) => chainImageProblems(points, reader, w) : undefined);
+    seen.set(id, r);
+    results.push(r);
+  }
+  const own = results.at(-1)?.id === b.id ? results.at(-1)! : undefined;
+  const failed = results.find((r) => !r.ok);
+  const problems = [
+    ...(chain.broken !== undefined ? [`the chain of ${b.id} is broken: ${chain.broken}`] : []),
+    ...results.filter((r) => !r.ok && r.id !== b.id).map((r) => `ancestor ${r.id} failed verification: ${r.problems.join('; ')}`),
+    ...(own?.problems ?? []),
+  ];
+  const failedPoint = failed?.id ?? (chain.broken !== undefined ? b.id : undefined);
+  return {
+    id: b.id, ok: problems.length === 0, problems,
+    bytes: results.reduce((n, r) => n + r.bytes, 0), ms: Math.round(performance.now() - t0),
+    warnings: [...new Set(results.flatMap((r) => r.warnings))],
+    ...(failedPoint !== undefined && problems.length ? { failedPoint } : {}),
+  };
 }
 
 export type VerifySelection = { backup: string } | { latest: true } | { all: true };
@@ -72,13 +131,15 @@ export async function verifyVm(ctx: EngineContext, vm: Vm, sel: VerifySelection)
     run.status = 'failed';
     run.error = 'backup' in sel ? `no backup ${sel.backup} of ${vm.name}` : `${vm.name} has no backup to verify`;
   } else {
-    for (const b of chosen) results.push(await verifyBackup(ctx, b));
+    const reader = imageReaderFor(ctx, vm);
+    const seen = new Map<string, VerifyResult>();
+    for (const b of chosen) results.push(await verifyPoint(ctx, list, b, reader, seen));
     run.warnings.push(...new Set(results.flatMap((r) => r.warnings)));
     const bad = results.filter((r) => !r.ok);
     run.status = bad.length ? 'failed' : 'ok';
-    if (bad.length) run.error = bad.map((r) => `${r.id}: ${r.problems.join('; ')}`).join(' | ');
+    if (bad.length) run.error = bad.map((r) => `${r.id}${r.failedPoint && r.failedPoint !== r.id ? ` (its chain fails at ${r.failedPoint})` : ''}: ${r.problems.join('; ')}`).join(' | ');
     run.backupId = chosen.at(-1)!.id;
-    run.sizeBytes = results.reduce((n, r) => n + r.bytes, 0);
+    run.sizeBytes = [...seen.values()].reduce((n, r) => n + r.bytes, 0);
   }
   run.finished = ctx.now().toISOString();
   await ctx.store.saveRun(run);

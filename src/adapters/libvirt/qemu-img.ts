@@ -23,6 +23,15 @@ export class QemuImg {
     return parseQemuImgInfo(r.stdout);
   }
 
+  /**
+   * `qemu-img info --backing-chain` as untrusted JSON (core/chain/backing-rule.ts judges it). Only
+   * call it once the headers of every image in the chain were checked: qemu opens what they name.
+   */
+  async infoChainJson(path: string): Promise<unknown> {
+    const r = await this.transport.run(['qemu-img', 'info', '-U', '-f', 'qcow2', '--output=json', '--backing-chain', '--', hostPath(path)], { timeoutMs: 60_000 });
+    return JSON.parse(r.stdout) as unknown;
+  }
+
   /** Where the image's data lives (`qemu-img map`), or null when it cannot be copied plainly. */
   async map(path: string, format: ImageFormat): Promise<DataExtent[] | null> {
     const r = await this.transport.run(['qemu-img', 'map', '-f', format, '--output=json', '--', hostPath(path)], { timeoutMs: 300_000 });

@@ -108,6 +108,21 @@ describe('restore and verify from any point of an incremental chain', { timeout:
     } finally {
       await removeCopy(r.disk);
     }
+
+    // restore --disk vda --as-disk: the same disk as a new file beside the VM's, attached to it.
+    const asDisk = `${name}-mid.qcow2`;
+    const d = await env!.cli(['restore', name, '--backup', ids[1]!, '--disk', 'vda', '--as-disk', asDisk]);
+    const path = join(dir, asDisk);
+    try {
+      assert.equal(d.code, 0, d.stdout + d.stderr);
+      const info = JSON.parse((await sh(['qemu-img', 'info', '-U', '--output=json', '--', path])).stdout) as Record<string, unknown>;
+      assert.equal(info['backing-filename'], undefined, 'the restored disk file has no backing file');
+      const cmp = await sh(['qemu-img', 'compare', '-U', '-f', 'qcow2', '-F', 'qcow2', '--', path, middleCopy]);
+      assert.equal(cmp.code, 0, `restore --disk of the middle point differs from the disk then: ${cmp.stdout}${cmp.stderr}`);
+    } finally {
+      await virsh(lab!, 'local', ['detach-disk', '--domain', name, '--target', path, '--persistent']);
+      await rm(path, { force: true });
+    }
   });
 
   test('verify of the newest point verifies its chain and passes', async () => {

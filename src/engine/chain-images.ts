@@ -6,21 +6,12 @@ import { join } from 'node:path';
 import { diskChains, headerProblems, qemuChainProblems } from '../core/chain/backing-rule.js';
 import { parseQcow2Header, QCOW2_HEADER_READ } from '../core/chain/qcow2-header.js';
 import type { StoredBackup } from '../adapters/storage/backup-store.js';
-import { openRegular } from '../adapters/storage/read-untrusted.js';
+import { readHead } from '../adapters/storage/read-untrusted.js';
 import { UnreachableError } from '../adapters/transport/transport.js';
 import type { Host } from './hosts.js';
 
 async function readHeader(path: string): Promise<ReturnType<typeof parseQcow2Header>> {
-  const { fh } = await openRegular(path);
-  try {
-    const buf = Buffer.alloc(QCOW2_HEADER_READ);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return parseQcow2Header(buf.subarray(0, bytesRead));
-  } catch (e) {
-    return { problem: (e as Error).message };
-  } finally {
-    await fh.close();
-  }
+  return parseQcow2Header(await readHead(path, QCOW2_HEADER_READ));
 }
 
 /** Problems of the images of `chain` (oldest first, the point last); `warnings` gets what could not be checked. */

@@ -173,6 +173,9 @@ describe('restore and verify from any point of an incremental chain', { timeout:
         assert.equal(r.code, 1, r.out);
         assert.equal(r.disk, undefined, 'nothing was defined');
         assert.match(r.out, /is not the recorded parent/);
+        // The listing (retention, status, --latest) sees it too, from the header alone.
+        const listed = (await new BackupStore(env!.storage).list('local', name)).find((b) => b.id === ids[2]);
+        assert.match(String(listed?.corrupt), /not the recorded parent/);
       }
     } finally {
       await copyFile(saved, img);

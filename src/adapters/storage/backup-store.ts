@@ -10,7 +10,8 @@ import { kindOf } from '../../core/host-path.js';
 import { manifestProblems, type Manifest } from '../../core/manifest.js';
 import type { RestorePoint } from '../../core/model.js';
 import { writeFileAtomic } from '../atomic-write.js';
-import { readRegularText } from './read-untrusted.js';
+import { readHead, readRegularText } from './read-untrusted.js';
+import { parseQcow2Header, QCOW2_HEADER_READ } from '../../core/chain/qcow2-header.js';
 
 export interface StoredBackup {
   id: string;
@@ -129,8 +130,28 @@ async function contentProblems(dir: string, m: Manifest): Promise<string[]> {
     if (typeof st === 'string') problems.push(`${f.path} is ${st === 'ENOENT' ? 'missing' : `unreadable (${st})`}`);
     else if (!st.isFile()) problems.push(`${f.path} is a ${kindOf(st.mode)}, not a regular file`);
     else if (st.size !== f.size_bytes) problems.push(`${f.path} is ${st.size} bytes, the manifest says ${f.size_bytes}`);
+    else if (f.target !== undefined && f.kind === undefined) {
+      const bad = await headerProblem(join(dir, f.path), m.kind === 'incremental' ? f.backing : undefined);
+      if (bad) problems.push(`${f.path} ${bad}`);
+    }
   }
   return problems;
+}
+
+/**
+ * Listing-time backing-file rule on one image's qcow2 header (one 64 KiB read; nothing it names is
+ * opened): a full's image has no backing file, an incremental's names exactly its manifest's
+ * `backing` (whose shape manifestProblems checked), format qcow2; no external data file. The whole
+ * chain is checked by verify (core/chain/backing-rule.ts). A full's image that is not qcow2 is left
+ * to the checksums.
+ */
+async function headerProblem(path: string, backing: string | undefined): Promise<string | undefined> {
+  const h = parseQcow2Header(await readHead(path, QCOW2_HEADER_READ).catch(() => Buffer.alloc(0)));
+  if ('problem' in h) return backing === undefined && /bad magic/.test(h.problem) ? undefined : h.problem;
+  if (h.dataFile !== undefined) return `has an external data file ${JSON.stringify(h.dataFile)}`;
+  if (h.backing !== backing) return backing === undefined ? `has a backing file ${JSON.stringify(h.backing)}` : `has the backing file ${JSON.stringify(h.backing)}, not the recorded parent ${backing}`;
+  if (backing !== undefined && h.backingFormat !== 'qcow2') return `has a backing format ${JSON.stringify(h.backingFormat)}, not qcow2`;
+  return undefined;
 }
 
 /** What retention needs to know about a stored backup. */

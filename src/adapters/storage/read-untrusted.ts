@@ -83,3 +83,15 @@ export async function sha256Regular(path: string, expectedBytes: number, onProgr
   }
   return { sha256: h.digest('hex'), bytes: total, truncatedRead: total >= limit };
 }
+
+/** The first `n` bytes (fewer if the file is shorter) of a regular file: e.g. a qcow2 header. */
+export async function readHead(path: string, n: number): Promise<Buffer> {
+  const { fh } = await openRegular(path);
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}

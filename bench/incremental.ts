@@ -122,8 +122,8 @@ async function main(): Promise<void> {
       for (const off of offsets) { monitorWrite(vmb.name, byte, off, MiB); monitorWrite(vnb.name, byte, off, MiB); }
       const tag = `${s.label}#${round}`;
       log(`${tag}: rewrote ${count} × 1 MiB on both VMs in ${((performance.now() - t0) / 1000).toFixed(1)} s (${formatBytes(changed)} changed clusters)`);
-      // Alternate who goes first, so neither always inherits the other's dirty page cache.
-      const order = steps.length % 2 === 0 ? ['virtnbdbackup', 'vmbackup'] : ['vmbackup', 'virtnbdbackup'];
+      // Who goes first alternates per round and per step, so neither always inherits the other's dirty page cache.
+      const order = (round + i) % 2 === 1 ? ['virtnbdbackup', 'vmbackup'] : ['vmbackup', 'virtnbdbackup'];
       const got: Partial<Record<string, Measure>> = {};
       for (const n of order) {
         got[n] = n === 'vmbackup' ? await runVmbackup(env, vmb, `inc-${tag}`, 'incremental', changed) : await runVirtnbdbackup(env, vnb, `inc-${tag}`, 'inc', changed);

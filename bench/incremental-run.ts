@@ -22,7 +22,9 @@ export interface Measure {
   backupId?: string;
   kind?: string;
   durations?: Record<string, number>;
-  /** `step done` lines of vmbackup's log: step → ms. */
+  /** `step done` lines of vmbackup's log: step → ms; plus, from the log's and manifest's clocks,
+   *  `startup` (spawn → run started), `after-publish` (publish done → `backup finished`: checkpoint
+   *  tidying, run record) and `exit` (`backup finished` → process exit). */
   steps?: Record<string, number>;
   verified?: string;
 }
@@ -51,25 +53,35 @@ function ownDataBytes(image: string): number {
 
 /** `vmbackup backup VM --json` (the real CLI); the point must be of the expected kind. */
 export async function runVmbackup(e: RunEnv, vm: BenchVm, tag: string, want: 'full' | 'incremental', changed: number | undefined): Promise<Measure> {
+  const spawnedAt = Date.now();
   const t = await timed([process.execPath, e.cli, 'backup', vm.name, '--repo', e.repo, '--state-dir', e.state, '--json'], join(e.logs, `vmbackup-${tag}`), { ...process.env, NO_COLOR: '1' });
   if (t.exitCode !== 0) failed('vmbackup', t);
   const r = JSON.parse(t.stdout) as { status: string; backupId?: string; warnings?: string[] };
   if (r.status !== 'ok' || !r.backupId) failed('vmbackup', t);
   const point = join(e.storage, 'local', vm.name, r.backupId);
   const syncMs = fsyncTree(point);
-  const m = JSON.parse(readFileSync(join(point, 'backup-metadata.json'), 'utf8')) as { kind?: string; durations_ms: Record<string, number>; files: { path: string; target?: string; changed_bytes?: number }[] };
+  const m = JSON.parse(readFileSync(join(point, 'backup-metadata.json'), 'utf8')) as { started: string; kind?: string; durations_ms: Record<string, number>; files: { path: string; target?: string; changed_bytes?: number }[] };
   const kind = m.kind ?? 'full';
   if (kind !== want) throw new BenchFailure(`vmbackup took a ${kind} where a ${want} was expected; warnings: ${(r.warnings ?? []).join(' | ')}`);
   const img = m.files.find((f) => f.target === 'vda') ?? m.files.find((f) => f.path.endsWith('.qcow2'));
   if (!img) throw new BenchFailure(`vmbackup's manifest in ${point} lists no vda image`);
   const imgPath = join(point, img.path);
   const steps: Record<string, number> = {};
+  let published = NaN;
+  let finished = NaN;
   for (const line of t.stderr.split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
-      const j = JSON.parse(line) as { msg?: string; step?: string; ms?: number };
+      const j = JSON.parse(line) as { msg?: string; step?: string; ms?: number; time?: string };
       if (j.msg === 'step done' && j.step && typeof j.ms === 'number') steps[j.step] = (steps[j.step] ?? 0) + j.ms;
+      if (j.msg === 'step done' && j.step === 'publish') published = Date.parse(j.time ?? '');
+      if (j.msg === 'backup finished') finished = Date.parse(j.time ?? '');
     } catch { /* not a log line */ }
+  }
+  steps.startup = Date.parse(m.started) - spawnedAt;
+  if (Number.isFinite(published) && Number.isFinite(finished)) {
+    steps['after-publish'] = finished - published;
+    steps.exit = spawnedAt + t.wallMs - finished;
   }
   let verified: string | undefined;
   if (e.verify) {

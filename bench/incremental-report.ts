@@ -65,7 +65,7 @@ export function report(full: { vmbackup: Measure; virtnbdbackup: Measure }, step
     p(`  ${t.time.result} time  ${t.step}: vmbackup ${sec(t.time.vmbackupMedianMs)} ≤ virtnbdbackup ${sec(t.time.virtnbdbackupMedianMs)} (${t.time.ratio}x; n=${t.samples})`
       + `; with the fsync after: ${sec(t.durable.vmbackupMedianMs)} vs ${sec(t.durable.virtnbdbackupMedianMs)}`);
   }
-  p('\nvmbackup per point: wall − total_ms = process start, CLI and policy load; durations_ms from the manifest; steps from the log (ms):');
+  p('\nvmbackup per point (ms): wall − total_ms = start-up + what follows the manifest (post-checks, publish, checkpoint tidying, exit); durations_ms from the manifest; steps from the log, startup/after-publish/exit from its clocks:');
   for (const [n, m] of [['full', full.vmbackup] as const, ...steps.map((s) => [`inc ${s.step} #${s.round}`, s.vmbackup] as const)]) {
     const total = m.durations?.total_ms;
     p(`  ${n.padEnd(11)} wall−total=${total === undefined ? '-' : Math.round(m.wallMs - total)} ${Object.entries(m.durations ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')}`);

@@ -7,7 +7,8 @@
 //   npm run bench:soak -- [--passes N] [--vms N] [--hosts N] [--poll SEC] [--node-options "..."] [--json] [--keep]
 //
 // The default poll is 0.25 s (production: 60 s) so 1,000 passes take minutes, not hours; a pass
-// does the same work whatever the interval. Exit status: 0 all PASS, 2 a target FAILED, 1 crashed.
+// does the same work whatever the interval. NODE_OPTIONS default to the shipped unit's
+// (systemd/vmbackup.service), so the figures are the daemon's as deployed; --node-options '' for none. Exit status: 0 all PASS, 2 a target FAILED, 1 crashed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,11 +25,17 @@ const CLI = resolve(HERE, '..', 'src', 'main.js');
 class BenchFailure extends Error {}
 const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
 
+/** The NODE_OPTIONS the shipped unit sets (Environment="NODE_OPTIONS=…"), or '' when it sets none. */
+function unitNodeOptions(): string {
+  const unit = readFileSync(resolve(HERE, '..', '..', 'systemd', 'vmbackup.service'), 'utf8');
+  return /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit)?.[1] ?? '';
+}
+
 interface Options { passes: number; vms: number; hosts: number; pollSec: number; nodeOptions: string; json: boolean; keep: boolean }
 const USAGE = 'usage: node dist/bench/soak.js [--passes N] [--vms N] [--hosts N] [--poll SEC] [--node-options "..."] [--json] [--keep]\n';
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { passes: 1000, vms: 50, hosts: 4, pollSec: 0.25, nodeOptions: '', json: false, keep: false };
+  const o: Options = { passes: 1000, vms: 50, hosts: 4, pollSec: 0.25, nodeOptions: unitNodeOptions(), json: false, keep: false };
   const num = (i: number, flag: string, min: number, int = true): number => {
     const v = Number(argv[i]);
     if (!Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min) throw new BenchFailure(`${flag} needs a number >= ${min}, got ${JSON.stringify(argv[i])}`);

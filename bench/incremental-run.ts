@@ -5,6 +5,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchFailure, bytesUnder, fsyncTree, sh, timed, type Timed } from './backup-exec.js';
 import type { BenchVm } from './backup-vm.js';
+import { run } from './incremental-vm.js';
 
 export interface RunEnv { cli: string; repo: string; state: string; storage: string; logs: string; vnbDir: string; verify: boolean }
 
@@ -86,8 +87,8 @@ export async function runVmbackup(e: RunEnv, vm: BenchVm, tag: string, want: 'fu
   let verified: string | undefined;
   if (e.verify) {
     // The VM is idle between the writes and here: the point (through its backing chain) is the disk.
-    const c = sh(['qemu-img', 'compare', '-U', '-f', 'qcow2', '-F', 'qcow2', '--', imgPath, vm.disk], { allowFailure: true });
-    if (c.code !== 0) throw new BenchFailure(`vmbackup ${tag}: ${imgPath} differs from the live disk: ${(c.stdout + c.stderr).trim()}`);
+    await run(['qemu-img', 'compare', '-U', '-f', 'qcow2', '-F', 'qcow2', '--', imgPath, vm.disk])
+      .catch((err: Error) => { throw new BenchFailure(`vmbackup ${tag}: ${imgPath} differs from the live disk: ${err.message}`); });
     verified = `qemu-img compare of the point (with its backing chain) against the live disk: identical`;
   }
   const mapData = ownDataBytes(imgPath);

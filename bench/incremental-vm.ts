@@ -2,9 +2,10 @@
 // checkpoints): one 4 GiB qcow2 filled with pattern data by qemu-io, cloned, each clone an OS-less
 // TCG domain on the lab's local libvirt; the seeded rewrites both get through QEMU's monitor; and
 // a synchronous teardown (exit and signal handlers run it) that also drops checkpoint metadata.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MiB, sh } from './backup-exec.js';
+import { BenchFailure, liveChildren, MiB, sh } from './backup-exec.js';
 import { dataExtents, domainXml, URI, vmExists, type BenchVm } from './backup-vm.js';
 
 export const CLUSTER = 64 * 1024;
@@ -12,24 +13,39 @@ const DRIVE = '/machine/peripheral/virtio-disk0/virtio-backend';
 
 export const virshQ = (...args: string[]): string => sh(['virsh', '-q', '-c', URI, ...args]).stdout;
 
+/**
+ * Runs argv without blocking the event loop; throws unless it succeeds. The long commands go
+ * through here: node dies of a SIGTERM that arrives during spawnSync, skipping the cleanup.
+ */
+export function run(argv: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const c = execFile(argv[0]!, argv.slice(1), { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      liveChildren.delete(c);
+      if (err) rej(new BenchFailure(`${argv.join(' ')}: ${(stderr || stdout || err.message).trim().split('\n').slice(-5).join(' | ')}`));
+      else res({ stdout, stderr });
+    });
+    liveChildren.add(c);
+  });
+}
+
 export function scratchVm(dir: string, name: string): BenchVm {
   const imagesDir = join(dir, 'images');
   return { name, dir, imagesDir, disk: join(imagesDir, `${name}-vda.qcow2`), overlay: join(imagesDir, `${name}-vda.unused.qcow2`) };
 }
 
 /** The base image: `virtualBytes` with `dataBytes` of pattern data in ≤ 8 MiB extents spread over it. */
-export function makeBaseImage(path: string, virtualBytes: number, dataBytes: number): { offset: number; length: number }[] {
-  sh(['qemu-img', 'create', '-q', '-f', 'qcow2', '--', path, String(virtualBytes)]);
+export async function makeBaseImage(path: string, virtualBytes: number, dataBytes: number): Promise<{ offset: number; length: number }[]> {
+  await run(['qemu-img', 'create', '-q', '-f', 'qcow2', '--', path, String(virtualBytes)]);
   const ext = dataExtents(virtualBytes, dataBytes);
   const cmds = ext.flatMap((e) => ['-c', `write -P 0x${e.byte.toString(16).padStart(2, '0')} ${e.offset} ${e.length}`]);
-  sh(['qemu-io', '-f', 'qcow2', ...cmds, '--', path]);
+  await run(['qemu-io', '-f', 'qcow2', ...cmds, '--', path]);
   return ext.map(({ offset, length }) => ({ offset, length }));
 }
 
 /** Copies the base image to the VM's disk, defines and starts the VM (TCG or KVM as the lab). */
-export function startVm(vm: BenchVm, base: string, virtType: 'kvm' | 'qemu'): void {
+export async function startVm(vm: BenchVm, base: string, virtType: 'kvm' | 'qemu'): Promise<void> {
   mkdirSync(vm.imagesDir, { recursive: true });
-  sh(['cp', '--sparse=always', '--', base, vm.disk]);
+  await run(['cp', '--sparse=always', '--', base, vm.disk]);
   const xml = join(vm.dir, `${vm.name}.xml`);
   writeFileSync(xml, domainXml(vm, virtType));
   virshQ('define', xml);
@@ -94,8 +110,8 @@ export function changedClusterBytes(offsets: readonly number[], len: number): nu
 }
 
 /** One `write -P byte offset len` through QEMU's monitor; HMP exits 0 on failure, so its output is read. */
-export function monitorWrite(vm: string, byte: number, offset: number, len: number): void {
+export async function monitorWrite(vm: string, byte: number, offset: number, len: number): Promise<void> {
   const cmd = `qemu-io -d ${DRIVE} "write -P 0x${byte.toString(16).padStart(2, '0')} ${offset} ${len}"`;
-  const out = sh(['virsh', '-c', URI, 'qemu-monitor-command', '--domain', vm, '--hmp', cmd]).stdout;
+  const out = (await run(['virsh', '-c', URI, 'qemu-monitor-command', '--domain', vm, '--hmp', cmd])).stdout;
   if (/error|fail|invalid|not found/i.test(out)) throw new Error(`qemu-io on ${vm} at ${offset}: ${out.trim()}`);
 }

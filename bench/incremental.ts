@@ -20,7 +20,7 @@ import { loadLab } from '../test/lab/lab.js';
 import { labPolicy } from '../test/lab/policy-repo.js';
 import { formatBytes } from '../src/core/notify-format.js';
 import { BenchFailure, GiB, liveChildren, log, MiB, sh, which } from './backup-exec.js';
-import { changedClusterBytes, checkpointsOf, makeBaseImage, monitorWrite, removeDir, removeVm, rewriteOffsets, scratchVm, startVm } from './incremental-vm.js';
+import { changedClusterBytes, checkpointsOf, makeBaseImage, monitorWrite, removeDir, removeVm, rewriteOffsets, run, scratchVm, startVm } from './incremental-vm.js';
 import { runVirtnbdbackup, runVmbackup, type Measure } from './incremental-run.js';
 import { report, targets, type StepResult } from './incremental-report.js';
 
@@ -87,9 +87,9 @@ async function main(): Promise<void> {
 
   log(`base image: ${VIRTUAL / GiB} GiB qcow2, ${DATA / GiB} GiB of pattern data (qemu-io)`);
   const base = join(o.dir, 'images', 'base.qcow2');
-  const extents = makeBaseImage(base, VIRTUAL, DATA);
-  startVm(vmb, base, virtType);
-  startVm(vnb, base, virtType);
+  const extents = await makeBaseImage(base, VIRTUAL, DATA);
+  await startVm(vmb, base, virtType);
+  await startVm(vnb, base, virtType);
   log(`VMs ${vmb.name} (vmbackup) and ${vnb.name} (virtnbdbackup) running (${virtType})`);
 
   const repo = join(o.dir, 'repo');
@@ -102,8 +102,7 @@ async function main(): Promise<void> {
   p.hypervisors = p.hypervisors.filter((h) => h.name === 'local');
   p.vms = p.vms.filter((v) => v.name === vmb.name);
   writeFileSync(join(repo, 'bench.yaml'), '# written by bench/incremental.ts\n' + stringify(p));
-  const val = sh([process.execPath, CLI, 'validate', '--repo', repo], { allowFailure: true });
-  if (val.code !== 0) throw new BenchFailure(`the bench policy repo does not validate:\n${val.stdout}${val.stderr}`);
+  await run([process.execPath, CLI, 'validate', '--repo', repo]).catch((e: Error) => { throw new BenchFailure(`the bench policy repo does not validate: ${e.message}`); });
 
   const env = { cli: CLI, repo, state: join(o.dir, 'state'), storage, logs: join(o.dir, 'logs'), vnbDir: join(o.dir, 'virtnbdbackup'), verify: o.verify };
   const loadBefore = loadavg();
@@ -119,7 +118,7 @@ async function main(): Promise<void> {
       const changed = changedClusterBytes(offsets, MiB);
       const byte = s.byte + round - 1;
       const t0 = performance.now();
-      for (const off of offsets) { monitorWrite(vmb.name, byte, off, MiB); monitorWrite(vnb.name, byte, off, MiB); }
+      for (const off of offsets) { await monitorWrite(vmb.name, byte, off, MiB); await monitorWrite(vnb.name, byte, off, MiB); }
       const tag = `${s.label}#${round}`;
       log(`${tag}: rewrote ${count} × 1 MiB on both VMs in ${((performance.now() - t0) / 1000).toFixed(1)} s (${formatBytes(changed)} changed clusters)`);
       // Who goes first alternates per round and per step, so neither always inherits the other's dirty page cache.

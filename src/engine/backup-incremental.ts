@@ -46,7 +46,14 @@ export async function planApiPoint(ctx: EngineContext, host: Host, vm: Vm, runni
   return { decision, ...(parentManifest ? { parentManifest } : {}) };
 }
 
-export interface ApiPoint { files: ManifestFile[]; consistency: Consistency; checkpoint: string; jobMs: number }
+export interface ApiPoint {
+  files: ManifestFile[]; consistency: Consistency; checkpoint: string; jobMs: number;
+  /** What was taken: the plan's kind, or a full when the parent's bitmap turned out to be lost. */
+  kind: 'full' | 'incremental'; parent?: string;
+}
+
+/** libvirt's refusal of an incremental whose checkpoint's bitmap QEMU never saved (it was killed). */
+const TRACKING_LOST = /checkpoint inconsistent|missing or broken bitmap|bitmap .* (is )?inconsistent/i;
 
 /** Runs the push-mode backup into `dirHv`, rebases incrementals, hashes every image. */
 export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: string, plan: ApiPlan, copy: readonly DomainDisk[], all: readonly DomainDisk[], virtual: ReadonlyMap<string, number>, dirCtl: string, dirHv: string, quiesceWanted: boolean, agentSec: number, warnings: string[]): Promise<ApiPoint> {
@@ -55,9 +62,23 @@ export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: s
   const targets = copy.map((d) => d.target);
   const skipped = all.filter((d) => d.device === 'disk' && !targets.includes(d.target)).map((d) => d.target);
   const files = copy.map((d) => ({ d, name: diskFileName(vm.name, d.target) }));
-  const parent = plan.decision.kind === 'incremental' ? plan.decision.parent : undefined;
-  const bx = pushBackupXml(files.map((f) => ({ target: f.d.target, file: `${dirHv}/${f.name}` })), skipped, parent ? `vmbackup-${parent}` : undefined);
+  let parent = plan.decision.kind === 'incremental' ? plan.decision.parent : undefined;
+  const bx = (): string => pushBackupXml(files.map((f) => ({ target: f.d.target, file: `${dirHv}/${f.name}` })), skipped, parent ? `vmbackup-${parent}` : undefined);
   const cx = checkpointXml(checkpoint, targets, skipped);
+  /** Starts the job; when QEMU lost the parent's bitmap (it was killed before saving it), drops that checkpoint and takes a full. */
+  const start = async (q: boolean): Promise<void> => {
+    try {
+      await api.begin(vm.name, bx(), cx, q);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (!parent || !TRACKING_LOST.test(msg)) throw e;
+      warnings.push(`full instead of an incremental: the checkpoint vmbackup-${parent} can no longer be used (${msg.split('\n').slice(-1)[0]!.replace(/^.*error: /, '')}; QEMU stopped without saving its bitmap); it was deleted`);
+      await api.deleteCheckpoint(vm.name, `vmbackup-${parent}`).catch(() => undefined);
+      for (const f of files) await host.transport.run(['rm', '-f', '--', `${dirHv}/${f.name}`], { timeoutMs: 30_000 });
+      parent = undefined;
+      await api.begin(vm.name, bx(), cx, q);
+    }
+  };
   let quiesce = quiesceWanted;
   if (quiesce && !(await host.virsh.agentPing(vm.name, agentSec))) {
     const fb = quiesceFallback(vm, 'the guest agent stopped answering', 'guest agent stopped answering before the backup: crash-consistent');
@@ -67,14 +88,14 @@ export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: s
   }
   const t0 = performance.now();
   try {
-    await api.begin(vm.name, bx, cx, quiesce);
+    await start(quiesce);
   } catch (e) {
     if (!quiesce) throw e;
     const fb = quiesceFallback(vm, `the quiesced backup start failed: ${(e as Error).message}`, `quiesce failed (${(e as Error).message.split('\n').slice(-1)[0]}): crash-consistent`);
     if (fb.fail) throw new Error(fb.error);
     warnings.push(fb.warning);
     quiesce = false;
-    await api.begin(vm.name, bx, cx, false);
+    await start(false);
   }
   try {
     await api.wait(vm.name, ctx.desired.settings.backup.copyTimeoutHours * 3_600_000);
@@ -104,7 +125,7 @@ export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: s
     out.push({ path: name, size_bytes: h.bytes, sha256: h.sha256, target: d.target, format: 'qcow2', source_path: d.source!, virtual_size_bytes: virtual.get(d.target) ?? 0,
       ...(changed !== undefined ? { changed_bytes: changed } : {}), ...(backing ? { backing } : {}) });
   }
-  return { files: out, consistency: quiesce ? 'filesystem' : 'crash', checkpoint, jobMs };
+  return { files: out, consistency: quiesce ? 'filesystem' : 'crash', checkpoint, jobMs, kind: parent ? 'incremental' : 'full', ...(parent ? { parent } : {}) };
 }
 
 /** Bytes of the clusters allocated in the image itself (not in its backing chain). */

@@ -128,7 +128,7 @@ async function execute(ctx: EngineContext, vm: Vm, run: RunRecord, opts: BackupO
     const manifest: Manifest = {
       schema: 'vmbackup.manifest/v1', job_id: run.id, backup_id: id, vm_name: vm.name, vm_uuid: pre.info.uuid, hypervisor: vm.hypervisor,
       started: run.started, finished: ctx.now().toISOString(), snapshot: snap ? `vmbackup-${id}` : api ? 'none (libvirt backup API, push mode)' : 'none (VM was shut off)',
-      ...(api ? { kind: plan!.decision.kind, checkpoint: api.checkpoint, ...(plan!.decision.parent ? { parent_backup_id: plan!.decision.parent } : {}) } : {}),
+      ...(api ? { kind: api.kind, checkpoint: api.checkpoint, ...(api.parent ? { parent_backup_id: api.parent } : {}) } : {}),
       method: vm.method, consistency, warnings: [...run.warnings],
       durations_ms: { ...durations, freeze_ms: Math.round(snap?.freezeMs ?? 0), total_ms: Math.round(Date.parse(ctx.now().toISOString()) - Date.parse(run.started)) },
       total_size_bytes: files.reduce((n, f) => n + f.size_bytes, 0), files,

@@ -1,7 +1,7 @@
 // libvirt's backup API in push mode (QEMU writes each disk's qcow2 target on the hypervisor) and
 // the checkpoints it creates. XML is built from an allow-list of checked values, never spliced
 // unchecked; vmbackup only ever deletes checkpoints whose name starts with `vmbackup-`.
-import type { Transport } from '../transport/transport.js';
+import { CommandError, type Transport } from '../transport/transport.js';
 import { hostPathProblem } from '../../core/host-path.js';
 
 export const CHECKPOINT_PREFIX = 'vmbackup-';
@@ -127,8 +127,15 @@ export class BackupApi {
     return r.exitCode === 0 ? r.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
   }
 
-  /** Deletes one of OUR checkpoints (its bitmap is merged into its parent's by libvirt). */
+  /**
+   * Deletes one of OUR checkpoints (its bitmap is merged into its parent's by libvirt). A checkpoint
+   * whose bitmap QEMU lost (killed before saving it) cannot be deleted that way: then only
+   * libvirt's record of it goes (`--metadata`), there being no bitmap left to remove.
+   */
   async deleteCheckpoint(vm: string, name: string): Promise<void> {
-    await this.transport.run(this.argv('checkpoint-delete', '--domain', vm, '--checkpointname', checkName(name)), { timeoutMs: this.quickMs });
+    const r = await this.transport.run(this.argv('checkpoint-delete', '--domain', vm, '--checkpointname', checkName(name)), { timeoutMs: this.quickMs, allowFailure: true });
+    if (r.exitCode === 0) return;
+    if (!/not found in backing chain|missing or broken bitmap|inconsistent/i.test(r.stderr)) throw new CommandError(this.transport.host, r);
+    await this.transport.run(this.argv('checkpoint-delete', '--domain', vm, '--checkpointname', checkName(name), '--metadata'), { timeoutMs: this.quickMs });
   }
 }

@@ -4,12 +4,14 @@
 // STAGED in the state dir for the root installer (`vmbackup schedule install`, run by
 // vmbackup-schedule.path), or with --cron-file written directly. Nothing is written when nothing
 // changed; a failure leaves the previous files in force; its message is scrubbed.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DesiredState, SecretRef } from '../core/model.js';
 import { renderBacula, renderCron, type Templates } from '../core/render.js';
 import { fillSecrets } from '../core/secrets-fill.js';
 import { renderSystemd } from '../core/render-systemd.js';
-import { STAGED_CRON } from '../core/schedule-install-check.js';
+import { STAGE_MANIFEST, STAGED_CRON } from '../core/schedule-install-check.js';
 import { writeFileAtomic } from '../adapters/atomic-write.js';
 import { stageSchedule } from '../adapters/schedule-stage.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
@@ -57,8 +59,9 @@ async function install(d: DesiredState, templates: Templates, t: ApplyTargets, e
       return { ...f, content: r.text };
     });
     const r = await applyDirectorConfig(t.baculaConfigDir, 'bacula-dir.conf', files, t.bconsole, t.baculaBinary, vault.scrub);
-    // An empty stage: the installer removes a cron.d file or timers a previous scheduler left.
-    const staged = t.scheduleDir ? await stageSchedule(t.scheduleDir, 'bacula', []) : [];
+    // An empty stage: the installer removes a cron.d file or timers a previous scheduler staged.
+    // Only when something was staged before: a director taken over as it runs changes nothing.
+    const staged = t.scheduleDir && existsSync(join(t.scheduleDir, STAGE_MANIFEST)) ? await stageSchedule(t.scheduleDir, 'bacula', []) : [];
     return { changed: [...r.files, ...staged], reloaded: r.reloaded };
   }
   if (d.settings.scheduler === 'systemd') {

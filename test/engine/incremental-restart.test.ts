@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labOrSkip } from '../helpers/lab.js';
+import { writeIntoVm } from '../helpers/vm-disk-write.js';
 import { defineScratchVm, faultEnv, readManifest, scratchVmPolicy, sh, virsh, type FaultEnv } from '../helpers/faults.js';
 import type { Lab } from '../lab/lab.js';
 
@@ -28,11 +29,7 @@ describe('incremental tracking across a VM restart', { timeout: 240_000 }, () =>
     const m = await readManifest(join(vmDir(), run.backupId)) as unknown as { kind?: string };
     return { id: run.backupId, kind: m.kind ?? 'full', warnings: run.warnings };
   }
-  async function write(byte: string, offset: number): Promise<void> {
-    const r = await virsh(lab!, 'local', ['qemu-monitor-command', '--domain', name, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P ${byte} ${offset} 65536"`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /error/i, r.stdout);
-  }
+  const write = (byte: string, offset: number): Promise<void> => writeIntoVm(lab!, 'local', name, byte, offset, 65536);
 
   before(async (t) => {
     lab = labOrSkip(t as never);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { labOrSkip } from '../helpers/lab.js';
+import { writeIntoVm } from '../helpers/vm-disk-write.js';
 import { defineScratchVm, faultEnv, flipByte, readManifest, runJson, scratchVmPolicy, sh, virsh, type FaultEnv } from '../helpers/faults.js';
 import type { Lab } from '../lab/lab.js';
 import { BackupStore } from '../../src/adapters/storage/backup-store.js';
@@ -38,11 +39,7 @@ describe('restore and verify from any point of an incremental chain', { timeout:
     assert.equal(run.status, 'ok', `${run.error}\n${r.stderr.slice(-2000)}`);
     return run.backupId!;
   }
-  async function write(byte: string, offset: number, len: number): Promise<void> {
-    const r = await virsh(lab!, 'local', ['qemu-monitor-command', '--domain', name, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P ${byte} ${offset} ${len}"`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /error/i, r.stdout);
-  }
+  const write = (byte: string, offset: number, len: number): Promise<void> => writeIntoVm(lab!, 'local', name, byte, offset, len);
   const verify = (id: string) => env!.cli(['verify', name, '--backup', id]);
   async function restoreAs(id: string): Promise<{ code: number; out: string; disk?: string }> {
     const r = await env!.cli(['restore', name, '--backup', id, '--as', copyName, '--network', 'none']);

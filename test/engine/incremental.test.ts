@@ -12,6 +12,7 @@ import { mkdir, rm, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { labOrSkip } from '../helpers/lab.js';
+import { writeIntoVm } from '../helpers/vm-disk-write.js';
 import { defineScratchVm, faultEnv, hostOf, readManifest, scratchVmPolicy, sh, virsh, waitFor, type FaultEnv } from '../helpers/faults.js';
 import type { Lab } from '../lab/lab.js';
 import type { RunRecord } from '../../src/adapters/store/state-store.js';
@@ -40,11 +41,7 @@ describe('incremental backups on libvirt checkpoints (push mode)', { timeout: 24
     assert.equal(run.status, 'ok', `${run.error}\n${String(r.stderr).slice(-2000)}`);
     return run;
   }
-  async function write(byte: string, offset: number, len: number, vm = name, host = 'local'): Promise<void> {
-    const r = await virsh(lab!, host, ['qemu-monitor-command', '--domain', vm, '--hmp', `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P ${byte} ${offset} ${len}"`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /error/i, r.stdout);
-  }
+  const write = (byte: string, offset: number, len: number, vm = name, host = 'local'): Promise<void> => writeIntoVm(lab!, host, vm, byte, offset, len);
   /** The disk as it is now (the VM paused for the copy). */
   async function snapshotCopy(tag: string, vm = name, host = 'local', img = image): Promise<string> {
     const copy = join(dir, `copy-${tag}.qcow2`);

@@ -33,7 +33,7 @@ export async function scratchRoot(units: Record<string, string>, stubs: readonly
   return root;
 }
 
-export function runAnalyze(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(analyze, args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: 'cat' } });
+export function runAnalyze(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(analyze, args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: 'cat', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

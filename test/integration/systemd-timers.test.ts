@@ -5,31 +5,17 @@
 // holding the units, a stub /usr/bin/vmbackup, and a copy of the distribution's units.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nextRuns, passesFilter } from '../../src/core/schedule-runs.js';
 import { wallOf } from '../../src/core/schedule-zone.js';
 import { scheduleDstNotes } from '../../src/core/schedule-dst.js';
 import { onCalendarSpecs } from '../../src/core/systemd-calendar.js';
 import { renderSystemd } from '../../src/core/render-systemd.js';
+import { requireAnalyze, runAnalyze, scratchRoot } from '../helpers/systemd-analyze.js';
 import { makeDesired, sched } from '../fixtures/desired.js';
 
-const analyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).stdout.trim();
-
-function requireAnalyze(t: { skip(msg: string): void }): boolean {
-  if (analyze) return true;
-  if (process.env.CI === 'true') assert.fail('systemd-analyze is missing: bash test/setup.sh installs the systemd package');
-  t.skip('systemd-analyze not installed (bash test/setup.sh installs it)');
-  return false;
-}
-
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(analyze, args, { encoding: 'utf8', env: { ...process.env, TZ: 'UTC', SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: 'cat' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]): ReturnType<typeof runAnalyze> => runAnalyze(args, { TZ: 'UTC' });
 
 /** systemd's next elapses (ISO, UTC) of all OnCalendar= specs after `baseIso`, merged. */
 function systemdRuns(specs: string[], baseIso: string, iterations: number): string[] {
@@ -92,18 +78,10 @@ describe('rendered units: systemd-analyze verify', () => {
   const roots: string[] = [];
   after(async () => { for (const r of roots) await rm(r, { recursive: true, force: true }); });
 
-  async function scratchRoot(files: { path: string; content: string }[], withVmbackup = true): Promise<string> {
-    const root = await mkdtemp(join(tmpdir(), 'vmb-timers-')); roots.push(root);
-    await mkdir(join(root, 'usr/bin'), { recursive: true });
-    await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
-    await mkdir(join(root, 'etc/systemd/system'), { recursive: true });
-    await symlink('usr/bin', join(root, 'bin'));
-    // A stand-in for the installed binary: verify only checks that ExecStart='s program is executable.
-    if (withVmbackup) await writeFile(join(root, 'usr/bin/vmbackup'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    const units = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((d) => existsSync(join(d, 'sysinit.target')));
-    assert.ok(units, 'the systemd package ships sysinit.target');
-    await cp(units, join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
-    for (const f of files) await writeFile(join(root, 'etc/systemd/system', f.path), f.content);
+  /** A scratch root with the rendered units and (unless not wanted) a stand-in /usr/bin/vmbackup: verify checks ExecStart='s program is executable. */
+  async function unitsRoot(files: { path: string; content: string }[], withVmbackup = true): Promise<string> {
+    const root = await scratchRoot(Object.fromEntries(files.map((f) => [f.path, f.content])), withVmbackup ? ['vmbackup'] : []);
+    roots.push(root);
     return root;
   }
 
@@ -111,7 +89,7 @@ describe('rendered units: systemd-analyze verify', () => {
     if (!requireAnalyze(t)) return;
     const files = renderSystemd(makeDesired({ scheduler: 'systemd' }));
     assert.ok(files.length >= 8);
-    const root = await scratchRoot(files);
+    const root = await unitsRoot(files);
     const r = run(['verify', `--root=${root}`, ...files.map((f) => f.path)]);
     t.diagnostic(`verify rc=${r.status} stderr=${JSON.stringify(r.stderr)}`);
     assert.equal(r.status, 0, r.stderr);
@@ -124,7 +102,7 @@ describe('rendered units: systemd-analyze verify', () => {
     d.settings.storageRoot = '/mnt/back up/50% "x"';
     d.settings.cron.repoPath = '/srv/policy $HOME\\repo';
     const files = renderSystemd(d);
-    const root = await scratchRoot(files);
+    const root = await unitsRoot(files);
     const r = run(['verify', `--root=${root}`, ...files.map((f) => f.path)]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
@@ -133,7 +111,7 @@ describe('rendered units: systemd-analyze verify', () => {
   test('the harness catches a missing binary', async (t) => {
     if (!requireAnalyze(t)) return;
     const files = renderSystemd(makeDesired({ scheduler: 'systemd' })).filter((f) => f.path.endsWith('.service')).slice(0, 1);
-    const root = await scratchRoot(files, false);
+    const root = await unitsRoot(files, false);
     const r = run(['verify', `--root=${root}`, files[0]!.path]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /\/usr\/bin\/vmbackup is not executable/);

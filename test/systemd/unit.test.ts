@@ -3,43 +3,14 @@
 // stub /usr/bin/vmbackup and /bin/kill, and a copy of the distribution's units (sysinit.target …).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/paths.js';
+import { requireAnalyze, runAnalyze, scratchRoot } from '../helpers/systemd-analyze.js';
 
 const UNIT = join(ROOT, 'systemd/vmbackup.service');
-const analyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' }).stdout.trim();
-
-function requireAnalyze(t: { skip(msg: string): void }): boolean {
-  if (analyze) return true;
-  if (process.env.CI === 'true') assert.fail('systemd-analyze is missing: bash test/setup.sh installs the systemd package');
-  t.skip('systemd-analyze not installed (bash test/setup.sh installs it)');
-  return false;
-}
-
-/** A scratch root where verify can resolve everything the unit names. */
-async function scratchRoot(unitText: string, withVmbackup = true): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'vmb-unit-'));
-  await mkdir(join(root, 'usr/bin'), { recursive: true });
-  await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
-  await mkdir(join(root, 'etc/systemd/system'), { recursive: true });
-  await symlink('usr/bin', join(root, 'bin'));
-  const stubs = withVmbackup ? ['vmbackup', 'kill'] : ['kill'];
-  for (const s of stubs) await writeFile(join(root, 'usr/bin', s), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-  const units = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((d) => existsSync(join(d, 'sysinit.target')));
-  assert.ok(units, 'the systemd package ships sysinit.target');
-  await cp(units, join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
-  await writeFile(join(root, 'etc/systemd/system/vmbackup.service'), unitText);
-  return root;
-}
-
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(analyze, args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_COLOR: '0', SYSTEMD_PAGER: 'cat' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** A scratch root holding the shipped unit (and a stub /usr/bin/vmbackup unless `withVmbackup` is false). */
+const unitRoot = (unitText: string, withVmbackup = true): Promise<string> => scratchRoot({ 'vmbackup.service': unitText }, withVmbackup ? ['vmbackup', 'kill'] : ['kill']);
 
 /** `Key=value` lines of the unit, comments dropped, repeated keys kept in order. */
 function directives(text: string): [string, string][] {
@@ -55,8 +26,8 @@ describe('systemd/vmbackup.service', () => {
 
   test('systemd-analyze verify: exit 0 and no warnings at all', async (t) => {
     if (!requireAnalyze(t)) return;
-    const root = await scratchRoot(text); roots.push(root);
-    const r = run(['verify', `--root=${root}`, 'vmbackup.service']);
+    const root = await unitRoot(text); roots.push(root);
+    const r = runAnalyze(['verify', `--root=${root}`, 'vmbackup.service']);
     t.diagnostic(`systemd-analyze verify: rc=${r.status} stdout=${JSON.stringify(r.stdout)} stderr=${JSON.stringify(r.stderr)}`);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '', 'unknown keys and bad values are only warnings (rc stays 0), so stderr must be empty');
@@ -65,20 +36,20 @@ describe('systemd/vmbackup.service', () => {
 
   test('the harness does catch mistakes: a bogus key warns, a missing ExecStart binary fails', async (t) => {
     if (!requireAnalyze(t)) return;
-    const bogus = await scratchRoot(text.replace('[Service]\n', '[Service]\nRestartt=always\nRestart=sometimes\n')); roots.push(bogus);
-    const r = run(['verify', `--root=${bogus}`, 'vmbackup.service']);
+    const bogus = await unitRoot(text.replace('[Service]\n', '[Service]\nRestartt=always\nRestart=sometimes\n')); roots.push(bogus);
+    const r = runAnalyze(['verify', `--root=${bogus}`, 'vmbackup.service']);
     assert.match(r.stderr, /Unknown key 'Restartt'|Unknown lvalue 'Restartt'/);
     assert.match(r.stderr, /restart specifier/);
-    const nobin = await scratchRoot(text, false); roots.push(nobin);
-    const m = run(['verify', `--root=${nobin}`, 'vmbackup.service']);
+    const nobin = await unitRoot(text, false); roots.push(nobin);
+    const m = runAnalyze(['verify', `--root=${nobin}`, 'vmbackup.service']);
     assert.equal(m.status, 1);
     assert.match(m.stderr, /\/usr\/bin\/vmbackup is not executable/);
   });
 
   test('systemd-analyze security --offline: exposure at most 2.0 ("OK")', async (t) => {
     if (!requireAnalyze(t)) return;
-    const root = await scratchRoot(text); roots.push(root);
-    const r = run(['security', '--offline=yes', '--threshold=20', `--root=${root}`, 'vmbackup.service']);
+    const root = await unitRoot(text); roots.push(root);
+    const r = runAnalyze(['security', '--offline=yes', '--threshold=20', `--root=${root}`, 'vmbackup.service']);
     const level = /Overall exposure level for vmbackup\.service: ([\d.]+)/.exec(r.stdout + r.stderr);
     t.diagnostic(`exposure: ${level?.[1]}`);
     assert.ok(level, r.stdout + r.stderr);

@@ -5,6 +5,9 @@
 import { posix } from 'node:path';
 
 export const BACKUP_ID_RE = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
+
+/** Sort order of restore points by id (a timestamp), newest first: an incremental before the point it builds on. */
+export const newestIdFirst = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 export const PARTIAL_SUFFIX = '.partial';
 export const MANIFEST_FILE = 'backup-metadata.json';
 export const CHECKSUM_FILE = 'checksums.sha256';

@@ -4,7 +4,7 @@
 import { splitCommand } from './argv.js';
 import { cadenceDays } from './duration.js';
 import { err, refAt, where, type Collected, type RawItem } from './collect.js';
-import { hypervisorModeDiags, hypervisorModeOf } from './hypervisor-mode.js';
+import { hypervisorModeDiags, hypervisorModeOf } from './hypervisor-mode/fields.js';
 import type { Diagnostic, Hypervisor, Incremental, Method, Policy, Retention, Schedule, Settings, TestRestorePolicy, Vm } from './model.js';
 import { retentionKeepsSomething } from './retention.js';
 import { parseDuration } from './retention-duration.js';

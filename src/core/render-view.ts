@@ -2,7 +2,7 @@
 // independent of the order of d.vms / d.hypervisors. Strings are raw: templates quote them with
 // the `bstr` / `bcmd` / `sh` helpers (see render.ts).
 import { commentText, secretPlaceholder } from './bacula-syntax.js';
-import { clientNameOf } from './hypervisor-mode.js';
+import { clientNameOf } from './hypervisor-mode/fields.js';
 import type { DesiredState, Hypervisor, Schedule, Vm } from './model.js';
 import { baculaRunLines, cronEntryTimes, describeSchedule, scheduleSlug } from './schedule.js';
 

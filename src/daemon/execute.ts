@@ -1,6 +1,7 @@
 // Executes a reconcile plan exactly as planned, through the engine and adapters. Backups run in
 // plan order (priority) within the global and per-hypervisor concurrency limits; the plan is
 // refused as stale if the applied revision moved on while it ran (Terraform-style).
+import { newestIdFirst } from '../core/backup-layout.js';
 import type { Action, ReconcilePlan } from '../core/reconcile/types.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import { LockedError } from '../adapters/lock.js';
@@ -98,7 +99,7 @@ class Gate {
 /** The plan's order, but prunes (last anyway) newest first: an incremental before the point it builds on. */
 function executionOrder(actions: readonly Action[]): Action[] {
   const prunes = actions.filter((a): a is Extract<Action, { kind: 'prune' }> => a.kind === 'prune');
-  return [...actions.filter((a) => a.kind !== 'prune'), ...prunes.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))];
+  return [...actions.filter((a) => a.kind !== 'prune'), ...prunes.sort(newestIdFirst)];
 }
 
 export async function executePlan(ctx: EngineContext, plan: ReconcilePlan, o: ExecuteOptions): Promise<ActionResult[]> {

@@ -8,7 +8,7 @@ import { diskFileName } from '../core/backup-layout.js';
 import type { Manifest, ManifestFile } from '../core/manifest.js';
 import type { Vm } from '../core/model.js';
 import { quiesceFallback, type Consistency } from '../core/quiesce-policy.js';
-import { BackupApi, checkpointXml, isOurCheckpoint, pushBackupXml } from '../adapters/libvirt/backup-api.js';
+import { BackupApi, BITMAP_LOST, checkpointXml, isOurCheckpoint, pushBackupXml } from '../adapters/libvirt/backup-api.js';
 import { sha256File } from '../adapters/storage/hash.js';
 import { remoteSha256 } from '../adapters/transport/remote-hash.js';
 import { nextBackupKind, type IncrementalPolicy, type NextKind } from '../core/chain/next-kind.js';
@@ -52,8 +52,6 @@ export interface ApiPoint {
   kind: 'full' | 'incremental'; parent?: string;
 }
 
-/** libvirt's refusal of an incremental whose checkpoint's bitmap QEMU never saved (it was killed). */
-const TRACKING_LOST = /checkpoint inconsistent|missing or broken bitmap|bitmap .* (is )?inconsistent/i;
 
 /** Runs the push-mode backup into `dirHv`, rebases incrementals, hashes every image. */
 export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: string, plan: ApiPlan, copy: readonly DomainDisk[], all: readonly DomainDisk[], virtual: ReadonlyMap<string, number>, dirCtl: string, dirHv: string, quiesceWanted: boolean, agentSec: number, warnings: string[]): Promise<ApiPoint> {
@@ -71,7 +69,7 @@ export async function takeApiPoint(ctx: EngineContext, host: Host, vm: Vm, id: s
       await api.begin(vm.name, bx(), cx, q);
     } catch (e) {
       const msg = (e as Error).message;
-      if (!parent || !TRACKING_LOST.test(msg)) throw e;
+      if (!parent || !BITMAP_LOST.test(msg)) throw e;
       warnings.push(`full instead of an incremental: the checkpoint vmbackup-${parent} can no longer be used (${msg.split('\n').slice(-1)[0]!.replace(/^.*error: /, '')}; QEMU stopped without saving its bitmap); it was deleted`);
       await api.deleteCheckpoint(vm.name, `vmbackup-${parent}`).catch(() => undefined);
       for (const f of files) await host.transport.run(['rm', '-f', '--', `${dirHv}/${f.name}`], { timeoutMs: 30_000 });

@@ -2,6 +2,7 @@
 // pure planReconcile (same safety rules, same mass-prune guard), and every deletion goes through
 // one guarded delete that holds the VM's lock, re-plans from storage as it is now, and refuses
 // the newest verified-good point (adapters/storage/prune.ts re-checks that once more).
+import { newestIdFirst } from '../core/backup-layout.js';
 import { DEFAULT_RECONCILE_OPTIONS, planReconcile } from '../core/reconcile/plan.js';
 import type { Observed, ReconcileOptions, ReconcilePlan } from '../core/reconcile/types.js';
 import type { Settings } from '../core/model.js';
@@ -88,7 +89,7 @@ export async function applyPrune(ctx: EngineContext, plan: PrunePlan, sel: Prune
       const fresh = (await planPrune(ctx, { only: [v.vm], ...(sel.removed ? { removed: sel.removed } : {}) })).vms.find((x) => x.vm === v.vm);
       if (fresh?.refused) { r.status = 'refused'; r.refused = fresh.refused; continue; }
       const still = new Set((fresh?.prune ?? []).map((p) => p.id));
-      for (const p of [...v.prune].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))) { // newest first: children before their parent
+      for (const p of [...v.prune].sort(newestIdFirst)) { // newest first: children before their parent
         if (!still.has(p.id)) continue; // storage changed since the plan: keep it
         await pruneBackup(ctx.storage, v.vm, p.id);
         r.pruned.push(p.id);

@@ -6,7 +6,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { nextRuns, passesFilter } from '../../src/core/schedule-runs.js';
 import { wallOf } from '../../src/core/schedule-zone.js';
 import { scheduleDstNotes } from '../../src/core/schedule-dst.js';

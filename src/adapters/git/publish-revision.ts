@@ -4,6 +4,7 @@
 // app/acting-policy.ts), so a revision the daemon refused can never act there: it is never sent.
 import { execa } from 'execa';
 import { join } from 'node:path/posix';
+import { LocalTransport } from '../transport/local.js';
 import type { Transport } from '../transport/transport.js';
 
 export const HV_APPLIED_REF = 'refs/vmbackup/applied';
@@ -43,8 +44,6 @@ export async function publishRevision(repoDir: string, revision: string, t: Tran
 }
 
 /** On the hypervisor itself: the revision the control host published into `stateDir`, if any. */
-export async function localPublishedRevision(stateDir: string): Promise<string | undefined> {
-  const r = await execa('git', ['-C', join(stateDir, 'repo'), 'rev-parse', '--verify', '--quiet', `${HV_APPLIED_REF}^{commit}`], { reject: false, timeout: 30_000 });
-  const out = String(r.stdout ?? '').trim();
-  return r.exitCode === 0 && SHA.test(out) ? out : undefined;
+export function localPublishedRevision(stateDir: string): Promise<string | undefined> {
+  return publishedRevision(new LocalTransport('local'), stateDir);
 }

@@ -62,6 +62,9 @@ export function parseJobInfo(text: string): JobState {
   return { state: 'none' };
 }
 
+/** libvirt's words for a checkpoint whose bitmap QEMU never saved (it was killed): unusable for an incremental, deletable only as metadata. */
+export const BITMAP_LOST = /checkpoint inconsistent|missing or broken bitmap|not found in backing chain|bitmap .* (is )?inconsistent/i;
+
 export class BackupApi {
   constructor(readonly transport: Transport, readonly uri?: string, private readonly quickMs = 30_000) {}
 
@@ -135,7 +138,7 @@ export class BackupApi {
   async deleteCheckpoint(vm: string, name: string): Promise<void> {
     const r = await this.transport.run(this.argv('checkpoint-delete', '--domain', vm, '--checkpointname', checkName(name)), { timeoutMs: this.quickMs, allowFailure: true });
     if (r.exitCode === 0) return;
-    if (!/not found in backing chain|missing or broken bitmap|inconsistent/i.test(r.stderr)) throw new CommandError(this.transport.host, r);
+    if (!BITMAP_LOST.test(r.stderr)) throw new CommandError(this.transport.host, r);
     await this.transport.run(this.argv('checkpoint-delete', '--domain', vm, '--checkpointname', checkName(name), '--metadata'), { timeoutMs: this.quickMs });
   }
 }

@@ -3,7 +3,7 @@
 import Handlebars from 'handlebars';
 import { posix } from 'node:path';
 import { baculaQuote, baculaWord, commentText, secretPlaceholder } from '../bacula-syntax.js';
-import { clientNameOf } from '../hypervisor-mode.js';
+import { clientNameOf } from '../hypervisor-mode/fields.js';
 import { hostPath } from '../host-path.js';
 import type { Hypervisor } from '../model.js';
 

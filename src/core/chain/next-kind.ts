@@ -1,6 +1,6 @@
 // Whether the next backup of a VM can be an incremental on its newest point, or must be a full,
 // and why (the reason goes into the run's warnings). Pure: the engine gathers the facts, this decides.
-import { BACKUP_ID_RE } from '../backup-layout.js';
+import { BACKUP_ID_RE, newestIdFirst } from '../backup-layout.js';
 import type { BackupKind } from '../manifest.js';
 import { chainOf, type ChainPoint } from './points.js';
 
@@ -66,7 +66,7 @@ export function nextBackupKind(input: NextKindInput, policy: IncrementalPolicy):
   const raw = input.disks.filter((d) => d.format !== 'qcow2');
   if (raw.length > 0) return full(`disk ${raw.map((d) => `${d.target} (${d.format})`).join(', ')} is not qcow2, so it has no dirty bitmap`);
 
-  const sorted = [...input.points].filter((p) => BACKUP_ID_RE.test(p.id)).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const sorted = [...input.points].filter((p) => BACKUP_ID_RE.test(p.id)).sort(newestIdFirst);
   const newestCheckpoint = input.checkpoints
     .filter((c) => c.startsWith(CHECKPOINT_PREFIX) && BACKUP_ID_RE.test(c.slice(CHECKPOINT_PREFIX.length)))
     .sort()

@@ -1,5 +1,6 @@
 // The chain summary shown in status/vms/<vm>.yaml: the newest point's chain (its full, its length)
 // next to the policy's full_every, from the recorded restore points alone. Pure.
+import { newestIdFirst } from '../backup-layout.js';
 import type { Incremental, RestorePoint } from '../model.js';
 
 export interface ChainSummary {
@@ -16,7 +17,7 @@ export interface ChainSummary {
 export function chainSummary(points: readonly RestorePoint[], policy: Incremental): ChainSummary {
   const base: ChainSummary = { full_every: policy.fullEvery, ...(policy.fullEveryDays !== undefined ? { full_every_days: policy.fullEveryDays } : {}) };
   const byId = new Map(points.map((p) => [p.id, p]));
-  let cur = [...points].sort((a, b) => (a.id < b.id ? 1 : -1))[0];
+  let cur = [...points].sort(newestIdFirst)[0];
   if (cur === undefined) return base;
   const seen = new Set<string>();
   while (cur.parent !== undefined) {

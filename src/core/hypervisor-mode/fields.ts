@@ -1,8 +1,8 @@
 // Hypervisor mode (`runs_on: hypervisor`): the fields' defaults and the rules a hypervisor must
 // meet before the Director may hand its VMs to the hypervisor's own bacula-fd. Pure.
-import { err, refAt, type RawItem } from './collect.js';
-import type { Diagnostic, Hypervisor, RunsOn, SecretRef, Settings } from './model.js';
-import { reservedReason } from './secret-refs.js';
+import { err, refAt, type RawItem } from '../collect.js';
+import type { Diagnostic, Hypervisor, RunsOn, SecretRef, Settings } from '../model.js';
+import { reservedReason } from '../secret-refs.js';
 
 export const DEFAULT_FD_PORT = 9102;
 export const DEFAULT_FD_PASSWORD: SecretRef = { env: 'BACULA_FD_PASSWORD' };

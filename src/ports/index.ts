@@ -2,3 +2,4 @@
 export type { PolicySource, PolicySnapshot, AppliedRevision } from './policy-source.js';
 export type { Clock } from './clock.js';
 export type { Notifier } from './notifier.js';
+export type { ConsoleService, Principal, Role } from './console.js';

@@ -56,6 +56,9 @@ export class StateStore {
 
   get data(): StateData { return this.db.data; }
 
+  /** Re-reads the file: what another process (the CLI, a Bacula-started backup) wrote since. */
+  async fresh(): Promise<StateData> { await this.db.read(); return this.db.data; }
+
   /** Adds or replaces a run (by id) and writes; history is capped to the newest MAX_RUNS. */
   async saveRun(run: RunRecord): Promise<void> {
     await this.exclusive(async () => {

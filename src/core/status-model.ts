@@ -56,6 +56,10 @@ export interface VmStatus {
   /** probe: what evidence of a boot was asked for and seen; screenshot: the PNG's path on backup storage. */
   last_test_restore?: { time: string; backup_id: string; result: 'ok' | 'failed'; probe?: string; screenshot?: string };
   next_due?: string;
+  /** A pause in force (`vmbackup pause` / the console): scheduled and catch-up backups are held until `until`. */
+  paused?: { until: string; reason: string; by: string };
+  /** Policy window / blackout: whether a backup may start now, and the next start inside the window. */
+  window?: { open: boolean; next_start?: string; text: string };
   /** One entry per day, newest last, for the calendar. */
   history: { day: string; outcome: DayOutcome }[];
 }

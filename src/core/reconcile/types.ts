@@ -1,5 +1,6 @@
 // The reconcile loop as data: what was observed, and the closed set of actions a plan may hold.
 import type { RestorePoint, Retention } from '../model.js';
+import type { Pause } from '../pause/pause.js';
 
 export interface ObservedPoint extends RestorePoint {
   sizeBytes?: number;
@@ -36,6 +37,8 @@ export interface Observed {
   runs: Record<string, ObservedRuns>;
   /** VMs that left the repo: when, and the retention they had then. */
   removed: Record<string, { since: string; retention: Retention }>;
+  /** Pauses recorded by `vmbackup pause` or the API (expired ones included; the plan checks `now`). */
+  pauses?: Record<string, Pause>;
 }
 
 export type Action =
@@ -53,7 +56,28 @@ export interface ReconcilePlan {
   now: string;
   actions: Action[];
   /** Why each VM is (or is not) fine, for status conditions. */
-  vmNotes: Record<string, { overdue: boolean; nextDue?: string; unknown: boolean; missing: boolean }>;
+  vmNotes: Record<string, VmNote>;
+}
+
+/** Backup window state of a VM at plan time (policy `window` / `blackout`). */
+export interface WindowNote {
+  /** Whether a scheduled or catch-up backup may start now. */
+  open: boolean;
+  /** The next time one may start (absent when open now, or never). */
+  nextStart?: string;
+  /** The rules in words, e.g. `window sat 12:00 for 30h; blackout 2026-12-24..2026-12-27`. */
+  text: string;
+}
+
+export interface VmNote {
+  overdue: boolean;
+  nextDue?: string;
+  unknown: boolean;
+  missing: boolean;
+  /** The pause in force at plan time: scheduled and catch-up backups are held. */
+  paused?: Pause;
+  /** Present when the VM's policy has a window or blackouts. */
+  window?: WindowNote;
 }
 
 export interface ReconcileOptions {

@@ -96,6 +96,7 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
     else if (note?.unknown) { unknown++; conditions.push(cond('Ready', 'Unknown', 'HostUnreachable', host?.error ?? `${vm.hypervisor} could not be observed`, now)); }
     else if (note?.missing) conditions.push(cond('Ready', 'False', 'NotFound', `not defined on ${vm.hypervisor}`, now), cond('Stalled', 'True', 'NotFound', 'fix the repo or the hypervisor', now));
     else if (lastBackup && lastBackup.status !== 'ok') { failed++; conditions.push(cond('Ready', 'False', 'BackupFailed', lastBackup.error ?? `last backup ${lastBackup.status}`, now)); }
+    else if (note?.overdue && note.paused) conditions.push(cond('Ready', 'False', 'Paused', `backups held until ${note.paused.until} (${note.paused.reason}, by ${note.paused.by}); ${points.length ? `no good backup since the run due ${note.nextDue ?? ''}` : 'no backup yet'}`, now));
     else if (note?.overdue) { overdue++; conditions.push(cond('Ready', 'False', points.length ? 'Overdue' : 'NoBackupYet', points.length ? `no good backup since the run due ${note.nextDue ?? ''}` : 'no backup yet', now)); }
     else { ready++; conditions.push(cond('Ready', 'True', 'BackupSucceeded', `last good backup ${points.filter((p) => p.status === 'ok').map((p) => p.time).sort().at(-1) ?? ''}`, now)); }
     if (refused.has(vm.name)) conditions.push(cond('Stalled', 'True', 'PruneRefused', 'the mass-prune guard refused this pass; settings.allow_mass_prune allows it', now));
@@ -109,6 +110,8 @@ export function buildStatus(i: StatusInput): { statuses: VmStatus[]; summary: Fl
       ...(lastVerify ? { last_verify: { time: lastVerify.started, backup_id: lastVerify.backupId!, result: lastVerify.status === 'ok' ? 'ok' : 'failed' } } : {}),
       ...(lastTest ? { last_test_restore: testRestoreStatus(lastTest) } : {}),
       ...(note?.nextDue ? { next_due: note.nextDue } : {}),
+      ...(note?.paused ? { paused: { until: note.paused.until, reason: note.paused.reason, by: note.paused.by } } : {}),
+      ...(note?.window ? { window: { open: note.window.open, ...(note.window.nextStart ? { next_start: note.window.nextStart } : {}), text: note.window.text } } : {}),
       history: dayOutcomes(runs, now, tz, i.historyDays ?? 30),
     });
   }

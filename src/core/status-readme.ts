@@ -15,11 +15,20 @@ function cell(s: string): string {
   return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 }
 
-function readyCell(s: VmStatus): string {
+function readyCell(s: VmStatus, tz: string): string {
   const ready = s.conditions.find((c) => c.type === 'Ready');
   const stalled = s.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
   const head = !ready ? 'unknown: NoStatus' : ready.status === 'True' ? `yes: ${cell(ready.reason)}` : ready.status === 'False' ? `**no**: ${cell(ready.reason)}` : `unknown: ${cell(ready.reason)}`;
-  return stalled ? `${head}, **stalled**: ${cell(stalled.reason)}` : head;
+  const p = s.paused;
+  const pause = p ? `; ⏸ paused until ${localDateTime(p.until, tz)} (${cell(p.reason)}, by ${cell(p.by)})` : '';
+  return `${stalled ? `${head}, **stalled**: ${cell(stalled.reason)}` : head}${pause}`;
+}
+
+/** Next due, and when a closed backup window opens next (a backup may only start inside it). */
+function dueCell(s: VmStatus, tz: string): string {
+  const due = s.next_due ? localDateTime(s.next_due, tz) : '—';
+  const w = s.window;
+  return w && !w.open ? `${due} (window opens ${w.next_start ? localDateTime(w.next_start, tz) : 'never'})` : due;
 }
 
 function lastBackupCell(s: VmStatus, now: string, tz: string): string {
@@ -34,8 +43,7 @@ function calendarTable(vms: VmStatus[], days: string[], now: string, tz: string)
   for (const s of vms) {
     const byDay = new Map(s.history.map((h) => [h.day, h.outcome]));
     const cells = days.map((d) => CALENDAR_ICON[byDay.get(d) ?? 'none']);
-    const due = s.next_due ? localDateTime(s.next_due, tz) : '—';
-    lines.push(`| ${s.vm} | ${readyCell(s)} | ${lastBackupCell(s, now, tz)} | ${due} | ${cells.join(' | ')} |`);
+    lines.push(`| ${s.vm} | ${readyCell(s, tz)} | ${lastBackupCell(s, now, tz)} | ${dueCell(s, tz)} | ${cells.join(' | ')} |`);
   }
   return lines;
 }

@@ -52,6 +52,8 @@ export function renderVmYaml(s: VmStatus): string {
       error: b.error,
     }),
     next_due: s.next_due,
+    paused: s.paused && { until: s.paused.until, reason: s.paused.reason, by: s.paused.by },
+    window: s.window && compact({ open: s.window.open, next_start: s.window.next_start, text: s.window.text }),
     last_verify: s.last_verify && { time: s.last_verify.time, backup_id: s.last_verify.backup_id, result: s.last_verify.result },
     last_test_restore: s.last_test_restore && compact({ time: s.last_test_restore.time, backup_id: s.last_test_restore.backup_id, result: s.last_test_restore.result, probe: s.last_test_restore.probe, screenshot: s.last_test_restore.screenshot }),
     chain: s.chain && compact({ full: s.chain.full, length: s.chain.length, full_every: s.chain.full_every, full_every_days: s.chain.full_every_days, broken: s.chain.broken }),

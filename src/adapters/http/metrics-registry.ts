@@ -35,6 +35,10 @@ export const METRICS = {
   vmbackup_host_reachable: def('gauge', '1 when the hypervisor answered at the last observation (ssh + libvirt), else 0.'),
   vmbackup_pruned_total: def('counter', 'Restore points deleted by retention, per VM, since the daemon started.'),
   vmbackup_prune_refused_total: def('counter', 'Reconcile passes whose prunes of the VM the mass-prune guard refused, per VM, since the daemon started.'),
+  vmbackup_vm_paused: def('gauge', '1 while a pause (vmbackup pause, the console) holds the VM\'s scheduled and catch-up backups, else 0.'),
+  vmbackup_vm_paused_until_timestamp_seconds: def('gauge', 'Unix time the VM\'s pause ends by itself; only while the VM is paused.'),
+  vmbackup_vm_window_open: def('gauge', '1 when the VM\'s backup window (policy window/blackout) lets a backup start now, else 0; only for VMs with a window or blackout.'),
+  vmbackup_adhoc_actions_total: def('counter', 'Ad-hoc actions (console API, CLI) by kind (backup, verify, test-restore, prune, restore) and result (ok, failed, cancelled, refused), since the daemon started.'),
 } as const satisfies Record<string, { type: Kind; help: string }>;
 
 export type MetricName = keyof typeof METRICS;
@@ -44,6 +48,10 @@ export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
 export type BackupRun = Pick<RunRecord, 'kind' | 'vm' | 'status' | 'started'> & Partial<Pick<RunRecord, 'finished' | 'sizeBytes'>>;
 
 export interface VmInfo { name: string; hypervisor: string; policy?: string }
+
+/** The console's action kinds and end results: their counters start at 0 so rate() sees the first one. */
+export const ADHOC_KINDS = ['backup', 'verify', 'test-restore', 'prune', 'restore'] as const;
+export const ADHOC_RESULTS = ['ok', 'failed', 'cancelled', 'refused'] as const;
 
 interface Series { labels: Labels; value: number }
 const toSec = (iso: string): number => Date.parse(iso) / 1000;
@@ -62,6 +70,7 @@ export class MetricsRegistry {
     this.set('vmbackup_build_info', { version: opts.version ?? 'unknown' }, 1);
     this.set('vmbackup_config_stalled', {}, 0);
     for (const result of ['ok', 'error']) this.set('vmbackup_reconcile_total', { result }, 0);
+    for (const kind of ADHOC_KINDS) for (const result of ADHOC_RESULTS) this.set('vmbackup_adhoc_actions_total', { kind, result }, 0);
   }
 
   /** The fleet of the applied revision: VMs gone from it lose their series; new ones start at 0. */
@@ -96,7 +105,25 @@ export class MetricsRegistry {
     if (hosts) for (const [hv, ok] of Object.entries(hosts)) reachable.set(hv, ok && (reachable.get(hv) ?? true));
     this.setHypervisors([...reachable.keys()]);
     for (const [hv, ok] of reachable) this.setHostReachable(hv, ok);
+    this.observeHolds(statuses);
   }
+
+  /** Pauses and windows as the last reconcile saw them: an ended pause or a removed window drops its series. */
+  private observeHolds(statuses: readonly VmStatus[]): void {
+    for (const name of ['vmbackup_vm_paused', 'vmbackup_vm_paused_until_timestamp_seconds', 'vmbackup_vm_window_open'] as const) this.series(name).clear();
+    for (const s of statuses) {
+      this.set('vmbackup_vm_paused', { vm: s.vm, hypervisor: s.hypervisor }, s.paused ? 1 : 0);
+      const until = s.paused ? toSec(s.paused.until) : Number.NaN;
+      if (Number.isFinite(until)) this.set('vmbackup_vm_paused_until_timestamp_seconds', { vm: s.vm }, until);
+      if (s.window) this.set('vmbackup_vm_window_open', { vm: s.vm }, s.window.open ? 1 : 0);
+    }
+  }
+
+  /**
+   * One ad-hoc action ended (`ok`, `failed`, `cancelled`) or was refused (`refused`); `kind` is the
+   * act (`backup`, `verify`, `test-restore`, `prune`, `restore`). Call once per action, not for `accepted`.
+   */
+  recordAdhoc(kind: string, result: string): void { this.add('vmbackup_adhoc_actions_total', { kind, result }, 1); }
 
   /** A callback run on every scrape (see scrape()), in the order added. */
   onCollect(fn: Collector): void { this.collectors.push(fn); }

@@ -1,6 +1,7 @@
 // The plain-data model shared by the whole core: what the policy repo says (desired state),
 // after loading and normalising. No I/O, no classes, no clocks: everything here is JSON-able.
 import type { ProbeSpec } from './probe.js';
+import type { WindowRules } from './schedule/window-rules.js';
 
 /** Where a thing was written, so every diagnostic can say `file:line:col`. */
 export interface SourceRef {
@@ -120,6 +121,8 @@ export interface Policy {
   compression?: 'none' | 'zstd';
   allowOffline?: boolean;
   requireQuiesce?: boolean;
+  /** `window` / `blackout`: when scheduled and catch-up backups may start (core/schedule/window.ts). */
+  window?: WindowRules;
   source: SourceRef;
 }
 
@@ -146,6 +149,8 @@ export interface Vm {
   verify: VerifyPolicy;
   testRestore: TestRestorePolicy;
   compression: 'none' | 'zstd';
+  /** Its policy's `window` / `blackout`; absent: backups may start any time. */
+  window?: WindowRules;
   source: SourceRef;
 }
 

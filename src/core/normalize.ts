@@ -11,6 +11,7 @@ import { parseDuration } from './retention-duration.js';
 import { parseProbe } from './probe.js';
 import { baculaRunLines, normalizeSchedule, SCHEDULE_WORDS } from './schedule.js';
 import { scheduleDstNotes } from './schedule-dst.js';
+import { parseWindowRules, type WindowRules } from './schedule/window-rules.js';
 import { suggest } from './schema-check.js';
 
 type Obj = Record<string, unknown>;
@@ -136,6 +137,16 @@ function verifyOf(v: unknown): { everyDays: number } | undefined {
   return typeof e === 'string' ? { everyDays: cadenceDays(e) ?? VM_DEFAULTS.verifyEveryDays } : undefined;
 }
 
+/** `window` and `blackout` of a policy; each problem at its field (VMB_BAD_WINDOW). */
+function windowOf(it: RawItem, diags: Diagnostic[]): WindowRules | undefined {
+  const r = parseWindowRules(it.data.window, it.data.blackout);
+  for (const { field, problem } of r.problems) {
+    const path = [field, ...problem.path];
+    diags.push(err('VMB_BAD_WINDOW', refAt(it, path), problem.message, path.map((x, i) => (typeof x === 'number' ? `[${x}]` : i ? `.${x}` : x)).join('')));
+  }
+  return r.problems.length ? undefined : r.rules;
+}
+
 export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): Policy[] {
   return c.policies.map((it) => {
     const d = it.data;
@@ -145,6 +156,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
     const tr = testRestoreOf(d.test_restore);
     if (tr) probeDiags(it, { network: 'none', ...tr }, diags);
     const verify = verifyOf(d.verify);
+    const window = windowOf(it, diags);
     const p: Policy = {
       name: String(d.name),
       source: it.ref,
@@ -160,6 +172,7 @@ export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): P
       ...(d.compression === 'zstd' || d.compression === 'none' ? { compression: d.compression } : {}),
       ...(typeof d.allow_offline === 'boolean' ? { allowOffline: d.allow_offline } : {}),
       ...(typeof d.require_quiesce === 'boolean' ? { requireQuiesce: d.require_quiesce } : {}),
+      ...(window ? { window } : {}),
     };
     return p;
   }).sort((a, b) => a.name.localeCompare(b.name));
@@ -242,6 +255,7 @@ export function buildVms(c: Collected, s: Settings, hvs: Hypervisor[], policies:
       verify: verifyOf(d.verify) ?? p?.verify ?? { everyDays: VM_DEFAULTS.verifyEveryDays },
       testRestore: { everyDays: 0, network: 'none', ...p?.testRestore, ...tr } as TestRestorePolicy,
       compression: d.compression === 'zstd' || d.compression === 'none' ? d.compression : p?.compression ?? 'none',
+      ...(p?.window ? { window: p.window } : {}),
       source: it.ref,
     });
   }

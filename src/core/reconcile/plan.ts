@@ -6,6 +6,9 @@ import { dueState, retryAfter } from './due.js';
 import { pickTestRestores } from './pick-tests.js';
 import type { Action, Observed, ReconcileOptions, ReconcilePlan } from './types.js';
 import { massPruneRefused } from '../prune-guard.js';
+import { activePause } from '../pause/pause.js';
+import { backupHold } from '../schedule/hold.js';
+import { windowState } from '../schedule/window.js';
 
 const DAY = 86_400_000;
 
@@ -33,7 +36,9 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
     const unknown = !host || !host.reachable;
     const missing = !unknown && !(vm.name in host.domains);
     const due = dueState(vm, points, now, s.timeZone, s.overdueGraceHours, s.scheduler);
-    notes[vm.name] = { overdue: vm.enabled && due.overdue, ...(due.nextDue ? { nextDue: due.nextDue } : {}), unknown, missing };
+    const paused = vm.enabled ? activePause(observed.pauses ?? {}, vm.name, now) : undefined;
+    const window = vm.enabled ? windowState(vm.window, now, s.timeZone) : undefined;
+    notes[vm.name] = { overdue: vm.enabled && due.overdue, ...(due.nextDue ? { nextDue: due.nextDue } : {}), unknown, missing, ...(paused ? { paused } : {}), ...(window ? { window } : {}) };
     if (!vm.enabled) continue;
     if (missing) actions.push({ kind: 'report', what: 'missing', subject: vm.name, message: `VM ${vm.name} is in the repo but not on ${vm.hypervisor}` });
     if (unknown || missing) continue;
@@ -43,7 +48,11 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
     }
     usable.push(vm);
     const retry = retryAfter(observed.runs[vm.name]?.lastBackup, revision);
-    if (due.overdue && (!retry || retry <= now)) actions.push({ kind: 'backup', vm: vm.name, hypervisor: vm.hypervisor, priority: vm.priority, reason: due.never ? 'never' : 'overdue' });
+    if (!due.overdue) continue;
+    // A pause or the window holds scheduled and catch-up backups (and their retries); verify, test-restore and prune go on.
+    const hold = backupHold({ pause: paused, rules: vm.window, now, retry, timeZone: s.timeZone });
+    if (hold) actions.push({ kind: 'report', what: 'held', subject: vm.name, message: `backup of ${vm.name} held: ${hold.text}` });
+    else if (!retry || retry <= now) actions.push({ kind: 'backup', vm: vm.name, hypervisor: vm.hypervisor, priority: vm.priority, reason: due.never ? 'never' : 'overdue' });
   }
 
   const prunes = pruneActions(desired, observed, now, o);

@@ -47,7 +47,7 @@ export type Action =
   | { kind: 'prune'; vm: string; hypervisor: string; id: string; reasons: string[] }
   | { kind: 'verify'; vm: string; hypervisor: string; id: string; reason: string }
   | { kind: 'test-restore'; vm: string; hypervisor: string; id: string; reason: string }
-  | { kind: 'report'; what: 'unprotected' | 'missing' | 'host-unreachable' | 'prune-refused' | 'removed-grace'; subject: string; message: string };
+  | { kind: 'report'; what: 'unprotected' | 'missing' | 'host-unreachable' | 'prune-refused' | 'removed-grace' | 'held'; subject: string; message: string };
 
 export interface ReconcilePlan {
   /** The policy revision the plan was made for; executing it under another revision is refused. */

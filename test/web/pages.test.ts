@@ -1,0 +1,179 @@
+// The console's web pages through fastify.inject over an in-memory ConsoleService: sessions and
+// redirects, the role matrix of the buttons, CSRF and Origin refusals, escaping of hostile texts,
+// the security headers, the acts reaching the service with the session's principal, the wizard.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CSP } from '../../src/adapters/console/web/security.js';
+import type { Principal } from '../../src/ports/console.js';
+import { HOSTILE } from './fake-console.js';
+import { HOST, login, ORIGIN, post, webApp } from './web-app.js';
+
+const get = (app: Awaited<ReturnType<typeof webApp>>['app'], url: string, cookie?: string) => app.inject({ method: 'GET', url, headers: { host: HOST, ...(cookie ? { cookie } : {}) } });
+
+test('without a session every page redirects to the login form; a bad token gets 401; a good one a hardened session cookie', async () => {
+  const logins: Principal[] = [];
+  const { app } = await webApp(undefined, logins);
+  for (const url of ['/ui/', '/ui/vms/web1', '/ui/storage', '/ui/restore', '/ui/actions/a1', '/ui/events']) {
+    const r = await get(app, url);
+    assert.equal(r.statusCode, 303, url);
+    assert.equal(r.headers.location, '/ui/login');
+  }
+  const forged = await get(app, '/ui/', 'vmb_session=forged');
+  assert.equal(forged.statusCode, 303);
+  const form = await get(app, '/ui/login');
+  assert.equal(form.statusCode, 200);
+  assert.match(form.body, /name="token"/);
+  const bad = await app.inject({ method: 'POST', url: '/ui/login', headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=nope' });
+  assert.equal(bad.statusCode, 401);
+  assert.equal(bad.headers['set-cookie'], undefined);
+  const good = await app.inject({ method: 'POST', url: '/ui/login', headers: { host: HOST, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=tok-operator' });
+  assert.equal(good.statusCode, 303);
+  const cookie = String(good.headers['set-cookie']);
+  assert.match(cookie, /^vmb_session=[A-Za-z0-9_-]{40,};/);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.doesNotMatch(cookie, /tok-operator/);
+  assert.deepEqual(logins, [{ name: 'otto', role: 'operator' }]);
+  const crossSite = await app.inject({ method: 'POST', url: '/ui/login', headers: { host: HOST, origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, payload: 'token=tok-operator' });
+  assert.equal(crossSite.statusCode, 403);
+  await app.close();
+});
+
+test('every page carries the strict CSP, nosniff and no-referrer, and has no inline script or style', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-admin');
+  for (const url of ['/ui/login', '/ui/', '/ui/vms/web1', '/ui/storage', '/ui/restore', '/ui/restore?vm=web1', '/ui/vms/nope']) {
+    const r = await get(app, url, cookie);
+    assert.equal(r.headers['content-security-policy'], CSP, url);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', url);
+    assert.equal(r.headers['referrer-policy'], 'no-referrer', url);
+    assert.doesNotMatch(r.body, /<script(?![^>]*\bsrc=)/, `${url}: inline script`);
+    assert.doesNotMatch(r.body, /<style|\sstyle=/, `${url}: inline style`);
+  }
+  assert.equal((await get(app, '/ui/vms/nope', cookie)).statusCode, 404);
+  const css = await get(app, '/ui/static/console.css');
+  assert.equal(css.statusCode, 200);
+  assert.match(String(css.headers['content-type']), /text\/css/);
+  assert.equal((await get(app, '/ui/static/..%2Fvm.hbs')).statusCode, 404);
+  await app.close();
+});
+
+test('role matrix: viewer sees no buttons, operator no prune/restore, admin everything', async () => {
+  const { app } = await webApp();
+  const buttons = async (token: string): Promise<string[]> => {
+    const { cookie } = await login(app, token);
+    const body = (await get(app, '/ui/vms/web1', cookie)).body;
+    const found = [...body.matchAll(/name="kind" value="([a-z-]+)"/g)].map((m) => m[1]!);
+    if (body.includes('action="/ui/vms/web1/pause"')) found.push('pause');
+    if (/href="\/ui\/restore\?vm(=|&#x3D;)web1"/.test(body)) found.push('restore');
+    return found.sort();
+  };
+  assert.deepEqual(await buttons('tok-viewer'), []);
+  assert.deepEqual(await buttons('tok-operator'), ['backup', 'pause', 'test-restore', 'verify']);
+  assert.deepEqual(await buttons('tok-admin'), ['backup', 'pause', 'prune', 'restore', 'test-restore', 'verify']);
+  const viewer = await login(app, 'tok-viewer');
+  assert.doesNotMatch((await get(app, '/ui/', viewer.cookie)).body, /href="\/ui\/restore"/);
+  await app.close();
+});
+
+test('acts: the role is checked (403 page), the session principal reaches the service, CSRF and Origin are required', async () => {
+  const { app, service } = await webApp();
+  const viewer = await login(app, 'tok-viewer');
+  assert.equal((await post(app, '/ui/vms/web1/act', viewer, { kind: 'backup' })).statusCode, 403);
+  assert.equal((await post(app, '/ui/vms/web1/pause', viewer, { until: '2d', reason: 'x' })).statusCode, 403);
+  const op = await login(app, 'tok-operator');
+  assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'prune' })).statusCode, 403);
+  assert.equal((await post(app, '/ui/restore', op, { vm: 'web1' })).statusCode, 403);
+  assert.equal((await get(app, '/ui/restore', op.cookie)).statusCode, 403);
+  assert.equal(service.submitted.length, 0);
+
+  assert.equal((await post(app, '/ui/vms/web1/act', { cookie: op.cookie }, { kind: 'backup' })).statusCode, 403, 'no CSRF token');
+  assert.equal((await post(app, '/ui/vms/web1/act', { ...op, csrf: 'x'.repeat(op.csrf.length) }, { kind: 'backup' })).statusCode, 403, 'wrong CSRF token');
+  assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, { origin: 'http://evil.example' })).statusCode, 403, 'cross-site Origin');
+  assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, {})).statusCode, 403, 'no Origin nor Referer');
+  const other = await login(app, 'tok-admin');
+  assert.equal((await post(app, '/ui/vms/web1/act', { cookie: op.cookie, csrf: other.csrf }, { kind: 'backup' })).statusCode, 403, "another session's token");
+  assert.equal(service.submitted.length, 0);
+
+  const ok = await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, { referer: `${ORIGIN}/ui/vms/web1` });
+  assert.equal(ok.statusCode, 303);
+  assert.equal(ok.headers.location, '/ui/actions/a1');
+  assert.deepEqual(service.submitted[0], { req: { kind: 'backup', vm: 'web1' }, by: { name: 'otto', role: 'operator' } });
+  const progress = await get(app, '/ui/actions/a1', op.cookie);
+  assert.match(progress.body, /<noscript><meta http-equiv="refresh" content="2"><\/noscript>/);
+  assert.match(progress.body, /src="\/ui\/static\/progress.js"/);
+  assert.equal((await post(app, '/ui/vms/nope/act', op, { kind: 'backup' })).statusCode, 404);
+
+  assert.equal((await post(app, '/ui/vms/web1/pause', op, { until: '2d', reason: 'maintenance' })).statusCode, 303);
+  assert.equal(service.pauses.web1?.by, 'otto');
+  assert.match((await get(app, '/ui/vms/web1', op.cookie)).body, /Paused until 2026-12-05 12:00 by otto: maintenance/);
+  assert.equal((await post(app, '/ui/vms/web1/resume', op, {})).statusCode, 303);
+  assert.equal(service.pauses.web1, undefined);
+
+  assert.equal((await post(app, '/ui/logout', op, {})).statusCode, 303);
+  assert.equal((await get(app, '/ui/', op.cookie)).statusCode, 303, 'the session is gone after sign-out');
+  await app.close();
+});
+
+test('hostile VM names, reasons, keep reasons and step details are escaped everywhere', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-admin');
+  const pages = [await get(app, '/ui/', cookie), await get(app, `/ui/vms/${encodeURIComponent(HOSTILE)}`, cookie), await get(app, '/ui/storage', cookie), await get(app, `/ui/restore?vm=${encodeURIComponent(HOSTILE)}`, cookie)];
+  for (const r of pages) {
+    assert.equal(r.statusCode, 200, r.body.slice(0, 300));
+    assert.doesNotMatch(r.body, /<script>alert/);
+    assert.match(r.body, /&lt;script&gt;alert\(/);
+  }
+  assert.match(pages[1]!.body, /action="\/ui\/vms\/%3Cscript%3Ealert/);
+  await app.close();
+});
+
+test('the fleet shows state, last backup, next due and the 30-day calendar in README colours', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-viewer');
+  const body = (await get(app, '/ui/', cookie)).body;
+  const row = (vm: string): string => body.slice(body.indexOf(`>${vm}</a>`), body.indexOf('</tr>', body.indexOf(`>${vm}</a>`)));
+  assert.match(row('web1'), /st-ok" title="[^"]*">Ready</);
+  assert.match(row('db1'), /st-bad" title="[^"]*">failed</);
+  assert.match(row('mail1'), /st-warn" title="[^"]*">overdue</);
+  assert.equal((row('web1').match(/class="cal cal-/g) ?? []).length, 30);
+  assert.match(row('web1'), /title="2026-12-02: succeeded with warnings"/);
+  assert.match(row('db1'), /cal cal-failed" title="2026-12-03: backup failed"/);
+  assert.match(row('web1'), /2026-12-04 02:00/);
+  await app.close();
+});
+
+test('restore wizard: checks, a confirmation saying what will happen, in place needs the name typed', async () => {
+  const { app, service } = await webApp();
+  const admin = await login(app, 'tok-admin');
+  const step2 = (await get(app, '/ui/restore?vm=web1', admin.cookie)).body;
+  assert.match(step2, /option value="20261203T100000Z"/);
+  const bad = await post(app, '/ui/restore/confirm', admin, { vm: 'web1', backupId: 'nope', hypervisor: 'hv9', mode: 'new', name: 'web1', network: 'none' });
+  assert.equal(bad.statusCode, 400);
+  assert.match(bad.body, /pick a restore point/);
+  assert.match(bad.body, /pick a target hypervisor/);
+  const fields = { vm: 'web1', backupId: '20261202T100000Z', hypervisor: 'hv2', mode: 'new', name: 'web1-copy', network: 'none' };
+  const confirm = await post(app, '/ui/restore/confirm', admin, fields);
+  assert.equal(confirm.statusCode, 200);
+  assert.match(confirm.body, /Define a new VM named web1-copy on hv2 with no network interface at all/);
+  const done = await post(app, '/ui/restore', admin, fields);
+  assert.equal(done.statusCode, 303);
+  assert.deepEqual(service.submitted.at(-1), { req: { kind: 'restore', vm: 'web1', backupId: '20261202T100000Z', restore: { mode: 'new', network: 'none', hypervisor: 'hv2', name: 'web1-copy' } }, by: { name: 'ada', role: 'admin' } });
+  const inPlace = { ...fields, mode: 'in-place', hypervisor: 'hv1', name: '' };
+  assert.match((await post(app, '/ui/restore/confirm', admin, inPlace)).body, /Type the VM&#x27;s name|Type the VM's name/);
+  assert.equal((await post(app, '/ui/restore', admin, { ...inPlace, confirm: 'web' })).statusCode, 400);
+  assert.equal(service.submitted.length, 1);
+  assert.equal((await post(app, '/ui/restore', admin, { ...inPlace, confirm: 'web1' })).statusCode, 303);
+  assert.equal(service.submitted.at(-1)?.req.restore?.mode, 'in-place');
+  await app.close();
+});
+
+test('storage: the 80% banner and the SVG charts', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-viewer');
+  const body = (await get(app, '/ui/storage', cookie)).body;
+  assert.match(body, /id="storage-alert">Backup storage is 85% full \(alert at 80%\)/);
+  assert.equal((body.match(/<svg /g) ?? []).length, 3);
+  assert.match(body, /class="chart-line"/);
+  await app.close();
+});

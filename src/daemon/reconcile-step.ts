@@ -8,6 +8,7 @@ import { buildStatus } from '../core/status-build.js';
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 import { renderStatusFiles, statusCommitMessage } from '../core/status-render.js';
 import { listStatusFiles, writeStatus } from '../adapters/git/status-writer.js';
+import { readAuditForStatus } from '../adapters/store/audit-status.js';
 import type { EngineContext } from '../engine/context.js';
 import { pruneOptionsOf } from '../engine/prune.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
@@ -23,6 +24,8 @@ export interface ReconcileOutcome {
   statusCommit?: string;
   /** The status commit when it reached the remote (or nothing was pending). */
   pushedHead?: string;
+  /** status/audit/ files kept because the repository's copy was edited (VMB_AUDIT_DIVERGED). */
+  auditDiverged?: string[];
 }
 
 export interface ReconcileStepDeps {
@@ -57,7 +60,15 @@ export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState,
     const rendered = renderStatusFiles(statuses, summary, summary.generated_at, { statusPath: sp, timeZone: desired.settings.timeZone, existing: await listStatusFiles(d.push.dir, sp, d.push.branch) });
     const scrub = d.scrub ?? ((t: string) => t);
     const files = new Map([...rendered.files].map(([p, t]) => [p, scrub(t)] as [string, string]));
-    const w = await writeStatus(d.push.dir, files, rendered.deletions, scrub(statusCommitMessage(summary)), undefined, { statusPath: sp, branch: d.push.branch });
+    // The audit trail rides along (status/audit/YYYY-MM.jsonl), append-only in git as in the state dir.
+    const audit = await readAuditForStatus(ctx.stateDir, sp);
+    if (audit.unreadable.length) log.error({ code: 'VMB_AUDIT_UNREADABLE', files: audit.unreadable }, 'audit files in the state dir not copied to the status directory');
+    const appendOnly = new Map([...audit.files].map(([p, t]) => [p, scrub(t)] as [string, string]));
+    const w = await writeStatus(d.push.dir, files, rendered.deletions, scrub(statusCommitMessage(summary)), undefined, { statusPath: sp, branch: d.push.branch, appendOnly });
+    if (w.diverged?.length) {
+      out.auditDiverged = w.diverged;
+      log.error({ code: 'VMB_AUDIT_DIVERGED', files: w.diverged }, 'the audit copy in the repository is not a prefix of the state dir\'s: kept as it is, not overwritten');
+    }
     if (w.commit) { out.statusCommit = w.commit; if (w.pushed || !w.pending) out.pushedHead = w.commit; }
     if (w.error) log.warn({ err: w.error, pending: w.pending }, 'status not pushed yet; kept locally');
   }

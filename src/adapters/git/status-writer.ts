@@ -4,6 +4,7 @@
 import { lstat, mkdir, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { appendOnlyCheck } from '../../core/audit/mirror.js';
 import { assertStatusFilePaths, checkStatusDir } from '../../core/status-paths.js';
 
 export interface BotIdentity {
@@ -27,6 +28,11 @@ export interface WriteStatusOptions {
   maxAttempts?: number;
   /** Test seam: runs before each push attempt (e.g. a human pushes in between). */
   beforePush?: () => Promise<void>;
+  /**
+   * Files that only ever grow (the audit trail, status/audit/): written when absent or when the
+   * checkout's copy is a byte prefix of the new text; any other copy is kept and listed in `diverged`.
+   */
+  appendOnly?: Map<string, string>;
 }
 
 export interface WriteStatusResult {
@@ -39,6 +45,8 @@ export interface WriteStatusResult {
   /** Status commits still waiting for the remote. */
   pending: number;
   error?: string;
+  /** appendOnly files whose copy in the repository is not a prefix of the new text: kept, not written. */
+  diverged?: string[];
 }
 
 type Git = (args: string[], allowFail?: boolean) => Promise<{ ok: boolean; out: string; err: string }>;
@@ -106,6 +114,21 @@ async function writeFiles(wt: string, files: Map<string, string>, deletions: str
   for (const rel of deletions) await rm(await safeTarget(wt, rel), { force: true });
 }
 
+/** appendOnly files: written only over a prefix of themselves; returns the ones kept because they diverged. */
+async function writeAppendOnly(wt: string, files: Map<string, string>): Promise<string[]> {
+  const diverged: string[] = [];
+  for (const [rel, content] of files) {
+    const target = await safeTarget(wt, rel);
+    const next = Buffer.from(content);
+    const check = appendOnlyCheck(await readFile(target).catch(() => undefined), next);
+    if (check === 'diverged') diverged.push(rel);
+    if (check !== 'write') continue;
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, next);
+  }
+  return diverged;
+}
+
 /** Stages only the status directory and commits if that changed anything. */
 async function commitIfChanged(git: Git, statusPath: string, message: string): Promise<boolean> {
   await git(['add', '--all', '--force', '--', statusPath]); // --force: a .gitignore must not hide status files
@@ -131,7 +154,8 @@ export async function writeStatus(
 ): Promise<WriteStatusResult> {
   const statusPath = checkStatusDir(opts.statusPath ?? 'status');
   const fileMap = files instanceof Map ? files : new Map(Object.entries(files));
-  assertStatusFilePaths([...fileMap.keys(), ...deletions], statusPath);
+  const appendOnly = opts.appendOnly ?? new Map<string, string>();
+  assertStatusFilePaths([...fileMap.keys(), ...deletions, ...appendOnly.keys()], statusPath);
   const bot = { ...DEFAULT_BOT, ...identity };
   const repo = gitIn(repoDir, bot);
   const branch = opts.branch ?? ((await repo(['symbolic-ref', '--quiet', '--short', 'HEAD'], true)).out || 'main');
@@ -150,10 +174,11 @@ export async function writeStatus(
   for (let attempt = 1; ; attempt++) {
     if (!fetchError) await rebaseOnto(git, origin, bot.email);
     await writeFiles(wt, fileMap, deletions);
+    const diverged = await writeAppendOnly(wt, appendOnly);
     committed = (await commitIfChanged(git, statusPath, message)) || committed;
     const head = (await git(['rev-parse', 'HEAD'])).out;
     const pending = await aheadOf(git, origin);
-    const base = { committed, commit: head, pending };
+    const base = { committed, commit: head, pending, ...(diverged.length ? { diverged } : {}) };
     if (!pending) return { ...base, pushed: false };
     if (fetchError) return { ...base, pushed: false, error: fetchError };
     await opts.beforePush?.();

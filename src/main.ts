@@ -12,6 +12,7 @@ import { registerPrune } from './cli/prune.js';
 import { registerInit } from './cli/init.js';
 import { registerSchedule } from './cli/schedule.js';
 import { registerAgent } from './cli/agent.js';
+import { registerPause } from './cli/pause.js';
 import { EXIT } from './cli/exit-codes.js';
 import { VERSION } from './version.js';
 import { defaultVault } from './adapters/secrets/default-vault.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerSchedule(program);
   registerAgent(program);
+  registerPause(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import { isOurOverlay } from '../core/backup-layout.js';
 import type { DesiredState } from '../core/model.js';
 import type { Observed } from '../core/reconcile/types.js';
 import type { StateStore } from '../adapters/store/state-store.js';
+import { readPauses } from '../adapters/store/pauses.js';
 import type { EngineContext } from '../engine/context.js';
 import { observeHost } from '../engine/observe-host.js';
 import { observeStorage } from '../engine/observe-storage.js';
@@ -52,6 +53,8 @@ export async function gatherObserved(ctx: EngineContext, desired: DesiredState, 
   for (const [vm, cur] of Object.entries(obs.runs)) {
     if (cur.lastBackup?.status === 'failed') cur.lastBackup.failedInARow = failedInARow(backups.get(vm) ?? []);
   }
+  // `vmbackup pause` / the API write these; the plan decides which are still in force.
+  obs.pauses = await readPauses(store);
   return obs;
 }
 

@@ -35,7 +35,7 @@ export class FakeConsole implements ConsoleService {
   statuses: VmStatus[] = [
     vmStatus('web1', 'hv1'),
     vmStatus('db1', 'hv1', { conditions: [{ type: 'Ready', status: 'False', reason: 'BackupFailed', message: 'copy failed: no space', lastTransitionTime: NOW }], history: [{ day: day(0), outcome: 'failed' }, { day: day(1), outcome: 'ok' }] }),
-    vmStatus('mail1', 'hv2', { conditions: [{ type: 'Ready', status: 'False', reason: 'Overdue', message: 'last backup 3d ago', lastTransitionTime: NOW }], history: [{ day: day(3), outcome: 'ok' }] }),
+    vmStatus('mail1', 'hv2', { conditions: [{ type: 'Ready', status: 'False', reason: 'Overdue', message: 'last backup 3d ago', lastTransitionTime: NOW }], last_backup: { id: '20261130T020000Z', time: '2026-11-30T02:00:00Z', status: 'ok', warnings: [] }, next_due: '2026-12-01T02:00:00Z', history: [{ day: day(3), outcome: 'ok' }] }),
     vmStatus(HOSTILE, 'hv2', { policy: HOSTILE, conditions: [{ type: 'Ready', status: 'False', reason: HOSTILE, message: HOSTILE, lastTransitionTime: NOW }], restore_points: [{ id: 'p1', time: NOW, status: 'ok', verify: 'none', keep_reason: [HOSTILE] }] }),
   ];
   pauses: Record<string, Pause> = {};
@@ -52,7 +52,7 @@ export class FakeConsole implements ConsoleService {
     const status = this.statuses.find((s) => s.vm === name);
     if (!status) return undefined;
     const p = this.pauses[name];
-    return { status, ...(p ? { pause: p } : {}), runs: [run(name, { steps: [{ name: 'copy', ok: false, ms: 10, detail: HOSTILE }] }), run(name)], actions: this.list.filter((a) => a.vm === name && (a.state === 'queued' || a.state === 'running')) };
+    return { status, ...(p ? { pause: p } : {}), runs: name === HOSTILE ? [run(name, { status: 'failed', error: HOSTILE, steps: [{ name: 'copy', ok: false, ms: 10, detail: HOSTILE }] })] : [run(name), run(name, { id: `run-${name}-0`, backupId: '20261202T100000Z', started: '2026-12-02T10:00:00Z', finished: '2026-12-02T10:02:10Z' })], actions: this.list.filter((a) => a.vm === name && (a.state === 'queued' || a.state === 'running')) };
   }
   async runs(): Promise<RunRecord[]> { return []; }
   async run(): Promise<RunRecord | undefined> { return undefined; }

@@ -91,6 +91,8 @@ test('acts: the role is checked (403 page), the session principal reaches the se
   assert.equal((await post(app, '/ui/vms/web1/act', { ...op, csrf: 'x'.repeat(op.csrf.length) }, { kind: 'backup' })).statusCode, 403, 'wrong CSRF token');
   assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, { origin: 'http://evil.example' })).statusCode, 403, 'cross-site Origin');
   assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, {})).statusCode, 403, 'no Origin nor Referer');
+  assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, { origin: 'null', 'sec-fetch-site': 'cross-site' })).statusCode, 403, 'Origin null from another site');
+  assert.equal((await post(app, '/ui/vms/web1/act', op, { kind: 'backup' }, { origin: 'null' })).statusCode, 403, 'Origin null, nothing else');
   const other = await login(app, 'tok-admin');
   assert.equal((await post(app, '/ui/vms/web1/act', { cookie: op.cookie, csrf: other.csrf }, { kind: 'backup' })).statusCode, 403, "another session's token");
   assert.equal(service.submitted.length, 0);

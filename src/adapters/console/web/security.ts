@@ -12,14 +12,25 @@ export function securityHeaders(reply: FastifyReply): void {
   reply.header('cache-control', 'no-store');
 }
 
-/** A POST must come from a page of this host: Origin (or, failing that, Referer) names the same host. */
+/**
+ * A POST must come from a page of this host: Origin names the same host; or, where the browser sends
+ * `Origin: null` (our `Referrer-Policy: no-referrer` makes Chromium do so for form posts), the
+ * browser-set `Sec-Fetch-Site: same-origin` (a page cannot forge it); failing both, Referer.
+ */
 export function sameOrigin(req: FastifyRequest): boolean {
   const host = req.headers.host;
   if (!host) return false;
-  const from = req.headers.origin ?? req.headers.referer;
-  if (typeof from !== 'string' || from === 'null') return false;
+  const origin = req.headers.origin;
+  if (typeof origin === 'string' && origin !== 'null') return sameHost(origin, host);
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  const referer = req.headers.referer;
+  return typeof referer === 'string' && sameHost(referer, host);
+}
+
+function sameHost(url: string, host: string): boolean {
   try {
-    const u = new URL(from);
+    const u = new URL(url);
     return (u.protocol === 'http:' || u.protocol === 'https:') && new URL(`${u.protocol}//${host}`).host === u.host; // default ports compare equal
   } catch { return false; }
 }

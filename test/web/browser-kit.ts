@@ -1,0 +1,43 @@
+// Headless Debian Chromium driven by playwright-core for the console's browser tests: launched
+// with a fresh profile, screenshots into a directory (VMBACKUP_SCREENSHOT_DIR, else the test's
+// temp dir), and the README's into docs/screenshots/ only with VMBACKUP_UPDATE_SCREENSHOTS=1.
+import type { TestContext } from 'node:test';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT } from '../helpers/paths.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The browser, or a skip (a failure with CI=true) when Debian's chromium is not installed. */
+export function chromiumOrSkip(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${CHROMIUM} is missing (apt-get install chromium; test/setup.sh installs it)`);
+  t.skip(`${CHROMIUM} is missing`);
+  return false;
+}
+
+export interface Browser { context: BrowserContext; shots: string; newPage: () => Promise<Page>; shot: (page: Page, name: string) => Promise<string>; close: () => Promise<void> }
+
+export async function launch(): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), 'vmb-chromium-'));
+  const shots = process.env.VMBACKUP_SCREENSHOT_DIR ?? join(profile, 'screenshots');
+  await mkdir(shots, { recursive: true });
+  const context = await chromium.launchPersistentContext(join(profile, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
+  return {
+    context, shots,
+    newPage: () => context.newPage(),
+    shot: async (page, name) => { const file = join(shots, `${name}.png`); await page.screenshot({ path: file, fullPage: true }); return file; },
+    close: async () => { await context.close(); await rm(join(profile, 'profile'), { recursive: true, force: true }); }, // the screenshots stay
+  };
+}
+
+/** README screenshots (docs/screenshots/<name>.png), only when asked to refresh them. */
+export async function keepForReadme(file: string, name: string): Promise<void> {
+  if (process.env.VMBACKUP_UPDATE_SCREENSHOTS !== '1') return;
+  await mkdir(join(ROOT, 'docs', 'screenshots'), { recursive: true });
+  await copyFile(file, join(ROOT, 'docs', 'screenshots', `${name}.png`));
+}

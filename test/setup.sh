@@ -3,10 +3,11 @@
 # (libvirt-clients, with xmllint from libxml2-utils) checks every restored domain XML against libvirt's schema.
 # promtool (prometheus; its service is never started) checks the alert rules and a live /metrics scrape.
 # bacula-fd (its service is never started either): test/helpers/bacula-fd.ts runs one inside each namespace hypervisor.
+# chromium: the web console's browser tests (test/web/browser*.test.ts) drive /usr/bin/chromium headless.
 # Idempotent; CI runs it on a fresh machine before `npm ci && npm test`.
 set -euo pipefail
 
-need=(git sqlite3 bacula-director bacula-director-sqlite3 bacula-console bacula-fd libvirt-clients libxml2-utils prometheus)
+need=(git sqlite3 bacula-director bacula-director-sqlite3 bacula-console bacula-fd libvirt-clients libxml2-utils prometheus chromium)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

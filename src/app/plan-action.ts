@@ -7,6 +7,14 @@ import { renderAll } from '../core/render.js';
 import { loadSnapshot, readRecordedRestorePoints } from './policy-source.js';
 import { EXIT } from './exit-codes.js';
 import { readFilesUnder } from '../adapters/policy-files.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DesiredState } from '../core/model.js';
+import { activePause, type Pause } from '../core/pause/pause.js';
+import type { PlanHolds } from '../core/plan-format.js';
+import { windowState } from '../core/schedule/window.js';
+import { daemonStateDirOf } from './acting-policy.js';
+import { DEFAULT_STATE_DIR } from './engine-setup.js';
 
 /** The raw `templates/<name>` overrides of a revision (or the working tree): the plan lists added or changed ones. */
 async function templateOverrides(repo: string, rev?: string): Promise<Map<string, string>> {
@@ -16,7 +24,32 @@ async function templateOverrides(repo: string, rev?: string): Promise<Map<string
   return new Map(files.map((f) => [f.path.slice('templates/'.length), f.text]));
 }
 
-export interface PlanOpts { repo: string; base: string; head?: string; format: string; now?: string }
+export interface PlanOpts { repo: string; base: string; head?: string; format: string; now?: string; stateDir?: string }
+
+/** The pauses recorded in the state directory, when there is one here (plan never creates it). */
+async function recordedPauses(opts: PlanOpts): Promise<Record<string, Pause>> {
+  const dir = opts.stateDir ?? process.env.VMBACKUP_STATE_DIR ?? daemonStateDirOf(opts.repo) ?? DEFAULT_STATE_DIR;
+  if (!existsSync(join(dir, 'state.json'))) return {};
+  try {
+    const [{ StateStore }, { readPauses }] = await Promise.all([import('../adapters/store/state-store.js'), import('../adapters/store/pauses.js')]);
+    return await readPauses(await StateStore.open(dir));
+  } catch (e) {
+    process.stderr.write(`plan: warning: pauses in ${dir} not read: ${(e as Error).message}\n`);
+    return {};
+  }
+}
+
+/** Per enabled VM of the head: its window now (and next start) and the pause in force, if any. */
+function planHolds(d: DesiredState, pauses: Record<string, Pause>, now: string): PlanHolds {
+  const notes: PlanHolds['notes'] = {};
+  for (const vm of d.vms) {
+    if (!vm.enabled) continue;
+    const paused = activePause(pauses, vm.name, now);
+    const window = windowState(vm.window, now, d.settings.timeZone);
+    if (paused || window) notes[vm.name] = { ...(paused ? { paused } : {}), ...(window ? { window } : {}) };
+  }
+  return { now, timeZone: d.settings.timeZone, notes };
+}
 
 export async function planAction(opts: PlanOpts): Promise<void> {
   if (!['text', 'markdown', 'json'].includes(opts.format)) throw new Error(`--format must be text, markdown or json, not "${opts.format}"`);
@@ -46,7 +79,8 @@ export async function planAction(opts: PlanOpts): Promise<void> {
     now: now.toISOString(),
     warnings: head.load.diagnostics.filter((d) => d.severity === 'warning'),
   });
-  const text = opts.format === 'json' ? JSON.stringify(plan, null, 2) + '\n' : opts.format === 'markdown' ? formatPlanMarkdown(plan) : formatPlanText(plan);
+  const holds = planHolds(head.load.desired, await recordedPauses(opts), now.toISOString());
+  const text = opts.format === 'json' ? JSON.stringify({ ...plan, vmNotes: holds.notes }, null, 2) + '\n' : opts.format === 'markdown' ? formatPlanMarkdown(plan, holds) : formatPlanText(plan, holds);
   process.stdout.write(text);
   process.exitCode = plan.hasChanges ? EXIT.CHANGES : EXIT.OK;
 }

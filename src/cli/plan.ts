@@ -12,6 +12,7 @@ export function registerPlan(program: Command): void {
     .option('--head <rev>', 'git revision to plan (default: the working tree)')
     .option('--format <fmt>', 'text, markdown (for a PR comment) or json', 'text')
     .option('--now <iso>', 'evaluate schedules and retention at this time instead of the clock')
+    .option('--state-dir <dir>', 'state directory whose pauses to show (default $VMBACKUP_STATE_DIR or /var/lib/vmbackup, when present)')
     .addHelpText('after', '\nExit status (like terraform plan -detailed-exitcode): 0 no changes, 2 changes, 1 error (invalid head, unknown revision).')
     .action(async (opts: PlanOpts) => {
       const { planAction } = await import('../app/plan-action.js');

@@ -2,6 +2,7 @@
 import type { PassRefusal, PolicyPlan, RetentionChange } from './policy-diff.js';
 import type { Diagnostic, Retention } from './model.js';
 import type { SafetyChange } from './safety-diff.js';
+import type { VmNote } from './reconcile/types.js';
 import { escapeTerminal } from './terminal-text.js';
 
 const RET_KEYS: [keyof Retention, string][] = [['keepLast', 'keep_last'], ['keepHourly', 'keep_hourly'], ['keepDaily', 'keep_daily'], ['keepWeekly', 'keep_weekly'], ['keepMonthly', 'keep_monthly'], ['keepYearly', 'keep_yearly'], ['keepWithin', 'keep_within']];
@@ -60,9 +61,41 @@ function baseLines(r: RetentionChange): string[] {
   return (r.bases ?? []).map((x) => `${x.id} (${x.reasons.join('; ')})`);
 }
 
+/** The head's windows and the pauses in force at plan time, per VM (only VMs that have either). */
+export interface PlanHolds { now: string; timeZone: string; notes: Record<string, Pick<VmNote, 'paused' | 'window'>> }
+
+function windowWords(w: NonNullable<VmNote['window']>, tz: string): string {
+  return w.open ? 'open now' : w.nextStart ? `next start ${localTime(w.nextStart, tz)}` : 'no start allowed within the next years';
+}
+
+/** `Windows and pauses at …`: each VM's window and its next start inside it, each pause with until and reason. */
+function holdsText(h: PlanHolds | undefined): string {
+  const vms = Object.keys(h?.notes ?? {}).sort();
+  if (!h || !vms.length) return '';
+  const out = ['', `Windows and pauses at ${localTime(h.now, h.timeZone)}:`];
+  for (const vm of vms) {
+    const n = h.notes[vm]!;
+    if (n.paused) out.push(`‖ ${vm}: paused until ${localTime(n.paused.until, h.timeZone)} by ${n.paused.by}: ${n.paused.reason}`);
+    if (n.window) out.push(`◷ ${vm}: ${n.window.text}; ${windowWords(n.window, h.timeZone)}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function holdsMarkdown(h: PlanHolds | undefined): string {
+  const vms = Object.keys(h?.notes ?? {}).sort();
+  if (!h || !vms.length) return '';
+  const cell = (t: string): string => t.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const out = ['', `#### Windows and pauses (at ${localTime(h.now, h.timeZone)})`, '', '| VM | window | next start | paused |', '|---|---|---|---|'];
+  for (const vm of vms) {
+    const n = h.notes[vm]!;
+    out.push(`| ${mdCode(vm)} | ${n.window ? cell(n.window.text) : '—'} | ${n.window ? windowWords(n.window, h.timeZone) : '—'} | ${n.paused ? `⏸️ until ${localTime(n.paused.until, h.timeZone)} by ${cell(n.paused.by)}: ${cell(n.paused.reason)}` : '—'} |`);
+  }
+  return out.join('\n') + '\n';
+}
+
 /** Plain text for a terminal; repository text is escaped (see terminal-text.ts). */
-export function formatPlanText(p: PolicyPlan): string {
-  return escapeTerminal(planText(p));
+export function formatPlanText(p: PolicyPlan, holds?: PlanHolds): string {
+  return escapeTerminal(planText(p) + holdsText(holds));
 }
 
 function planText(p: PolicyPlan): string {
@@ -94,8 +127,8 @@ function planText(p: PolicyPlan): string {
 }
 
 /** Markdown for a pull-request comment; terminal controls escaped too (CI logs print it). */
-export function formatPlanMarkdown(p: PolicyPlan): string {
-  return escapeTerminal(planMarkdown(p));
+export function formatPlanMarkdown(p: PolicyPlan, holds?: PlanHolds): string {
+  return escapeTerminal(planMarkdown(p) + holdsMarkdown(holds));
 }
 
 function planMarkdown(p: PolicyPlan): string {

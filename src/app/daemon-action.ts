@@ -4,6 +4,7 @@ import { parseListenAddress } from '../adapters/http/listen.js';
 import type { DaemonCliOptions } from './options.js';
 import { runDaemon } from '../daemon/daemon.js';
 import { NotifierBridge } from '../daemon/notifier-bridge.js';
+import { AuditLog } from '../adapters/store/audit-log.js';
 import { safeSourceConfig } from '../adapters/git/safe-source.js';
 
 export async function daemonAction(o: DaemonCliOptions): Promise<void> {
@@ -26,7 +27,7 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
     baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, ...(o.cronFile ? { cronFile: o.cronFile } : {}),
     ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), acceptRewrittenHistory: Boolean(o.acceptRewrittenHistory), requireSignedHistory: Boolean(o.requireSignedHistory),
     push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout), webhookMaxBodyBytes: num('--webhook-max-body', o.webhookMaxBody, 1),
-  }, log, (store) => new NotifierBridge(log, store, process.env));
+  }, log, (store) => new NotifierBridge(log, store, process.env, new AuditLog(o.stateDir)));
   process.exitCode = code;
   if (!o.once) process.exit(code);
 }

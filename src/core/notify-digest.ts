@@ -1,13 +1,17 @@
 // The scheduled digest (seed 002's Sunday-evening summary) and the storage alert, built from
 // the fleet summary and per-VM statuses the daemon writes back. Pure.
+import type { AuditEntry } from './audit/entry.js';
 import type { FleetSummary, VmStatus } from './status-model.js';
-import { capLines, formatBytes, formatDuration, formatTime, shortRev } from './notify-format.js';
+import { capLines, formatBytes, formatDuration, formatTime, shortRev, truncate } from './notify-format.js';
 import { STORAGE_ALERT_PERCENT, type NotifySection, type NotifyView, type ViewOptions } from './notify-view.js';
 
 /** Most VM lines per digest section; the rest are counted. */
 export const MAX_DIGEST_LINES = 20;
 /** Most backup ids named per VM in the "Pruned" section; the rest are counted. */
 export const MAX_PRUNED_IDS = 10;
+
+/** Most ad-hoc actions listed per digest; the rest are counted. */
+export const MAX_ADHOC_LINES = 10;
 
 /** Backup ids deleted by retention since the previous digest, per VM (kept by the daemon across restarts). */
 export type PrunedSinceDigest = Readonly<Record<string, readonly string[]>>;
@@ -56,7 +60,37 @@ function prunedLines(pruned: PrunedSinceDigest): string[] {
   });
 }
 
-export function digestView(summary: FleetSummary, statuses: readonly VmStatus[], o: ViewOptions, pruned: PrunedSinceDigest = {}): NotifyView {
+/** `app-01 (hv1): until 2026-12-20 08:00:00 UTC: disk migration (by api:alice)` per paused VM. */
+function pausedLines(statuses: readonly VmStatus[], tz?: string): string[] {
+  return statuses.filter((s) => s.paused).map((s) => `${s.vm} (${s.hypervisor}): until ${formatTime(s.paused!.until, tz)}: ${s.paused!.reason} (by ${s.paused!.by})`);
+}
+
+/**
+ * One line per ad-hoc act of the period, oldest first: the lines of one queued action (accepted,
+ * then ok/failed/cancelled, and any cancel act) share an action_id and make one line with the act,
+ * VM and requester of the first and the end of the last; acts without an id (pause, resume, a
+ * refusal) are a line each; logins are not acts on the fleet and are left out.
+ */
+export function adhocLines(entries: readonly AuditEntry[], tz?: string): string[] {
+  const groups: AuditEntry[][] = [];
+  const byId = new Map<string, AuditEntry[]>();
+  for (const e of entries) {
+    if (e.act === 'login') continue;
+    const g = e.action_id ? byId.get(e.action_id) : undefined;
+    if (g) { g.push(e); continue; }
+    groups.push([e]);
+    if (e.action_id) byId.set(e.action_id, groups.at(-1)!);
+  }
+  return groups.map((g) => {
+    const head = g.find((e) => e.act !== 'cancel') ?? g[0]!;
+    const end = [...g].reverse().find((e) => e.act === head.act && e.result !== 'accepted');
+    const result = end ? end.result : head.result === 'accepted' ? 'not finished yet' : head.result;
+    const detail = (end ?? head).detail;
+    return `${formatTime(head.at, tz)}: ${head.act}${head.vm ? ` ${head.vm}` : ''} by ${head.by}: ${result}${detail ? ` (${truncate(detail, 120)})` : ''}`;
+  });
+}
+
+export function digestView(summary: FleetSummary, statuses: readonly VmStatus[], o: ViewOptions, pruned: PrunedSinceDigest = {}, adhoc: readonly AuditEntry[] = []): NotifyView {
   const time = o.now.toISOString();
   const timeText = formatTime(time, o.timeZone);
   const t = summary.totals;
@@ -67,6 +101,8 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
   const overdue = overdueLines(statuses, o.timeZone);
   const prunedVms = prunedLines(pruned);
   const prunedCount = Object.values(pruned).reduce((n, ids) => n + new Set(ids).size, 0);
+  const paused = pausedLines(statuses, o.timeZone);
+  const acts = adhocLines(adhoc, o.timeZone);
   const sections: NotifySection[] = [
     ...section(`Failed (${failed.length})`, failed),
     ...section(`Overdue (${overdue.length})`, overdue),
@@ -75,6 +111,8 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
     ...section('Config not applied', summary.last_attempt_errors.length
       ? [`revision ${shortRev(summary.last_attempted_revision ?? '?')}:`, ...summary.last_attempt_errors] : []),
     ...section(`Pruned since the last digest (${prunedCount} restore points of ${prunedVms.length} VMs)`, prunedVms),
+    ...section(`Paused (${paused.length})`, paused),
+    ...(acts.length ? [{ title: `Ad-hoc actions since the last digest (${acts.length})`, lines: capLines(acts, MAX_ADHOC_LINES) }] : []),
   ];
   const storageAlert = storageAlerting(st) ? alertText(st) : undefined;
   const problems = t.failed + b.failed > 0 || alert;
@@ -101,7 +139,7 @@ export function digestView(summary: FleetSummary, statuses: readonly VmStatus[],
       ...(summary.storage ? { storage: { ...summary.storage } } : {}),
       storageAlert: alert, ...(storageAlert ? { storageAlertText: storageAlert } : {}),
       storageAlertPercent: STORAGE_ALERT_PERCENT,
-      failedVms: failed.length, overdueVms: overdue.length, prunedPoints: prunedCount,
+      failedVms: failed.length, overdueVms: overdue.length, prunedPoints: prunedCount, pausedVms: paused.length, adhocActions: acts.length,
       ...(summary.last_applied_revision ? { appliedRevision: summary.last_applied_revision } : {}),
     },
   };

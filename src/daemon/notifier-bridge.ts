@@ -8,6 +8,9 @@ import { loadNotifyTemplates } from '../adapters/notify/templates.js';
 import { previousRunFrom, stateStoreDedup } from '../adapters/notify/state.js';
 import { recordPrunedIds, takePrunedIds } from '../adapters/notify/pruned-ledger.js';
 import type { StateStore } from '../adapters/store/state-store.js';
+import type { AuditLog } from '../adapters/store/audit-log.js';
+import { takeAdhocPeriod } from '../adapters/notify/adhoc-period.js';
+import type { AuditEntry } from '../core/audit/entry.js';
 import type { DaemonNotifier } from './cycle.js';
 
 /** state.json key: VM → the revision whose prune refusal was last alerted. */
@@ -16,7 +19,8 @@ export const PRUNE_REFUSED_KEY = 'pruneRefusedAlerted';
 export class NotifierBridge implements DaemonNotifier {
   private current: ChannelNotifier | undefined;
   private key = '';
-  constructor(private readonly log: Logger, private readonly store: StateStore, private readonly env: NodeJS.ProcessEnv) {}
+  /** `audit`: the state dir's audit log, whose acts since the previous digest the digest lists. */
+  constructor(private readonly log: Logger, private readonly store: StateStore, private readonly env: NodeJS.ProcessEnv, private readonly audit?: AuditLog) {}
 
   /** Switch to the channels and templates of the revision in force (no-op when they did not change). */
   async use(snapshot: PolicySnapshot): Promise<void> {
@@ -74,7 +78,18 @@ export class NotifierBridge implements DaemonNotifier {
   async digest(summary: FleetSummary, statuses: readonly VmStatus[]): Promise<void> {
     this.log.info({ event: 'digest', totals: summary.totals }, 'notification');
     if (!this.current) return;
-    await this.current.digest(summary, statuses, await takePrunedIds(this.store));
+    await this.current.digest(summary, statuses, await takePrunedIds(this.store), await this.adhocPeriod());
+  }
+
+  /** The audit's acts since the previous digest; an unreadable audit is logged and the digest still goes out. */
+  private async adhocPeriod(): Promise<AuditEntry[]> {
+    if (!this.audit) return [];
+    try {
+      return await takeAdhocPeriod(this.store, this.audit, new Date());
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'digest: the audit log could not be read; ad-hoc actions are not listed');
+      return [];
+    }
   }
 
   async drain(ms: number): Promise<boolean> {

@@ -7,6 +7,7 @@ import { pruneRefusedView, type PruneRefusedInput } from '../../core/notify-prun
 import { configAlertView, configRecoveredView, type ConfigAlertInput, type ConfigRecoveredInput } from '../../core/notify-config.js';
 import { recordSent, shouldSend } from '../../core/notify-dedup.js';
 import { digestView, storageView, type PrunedSinceDigest } from '../../core/notify-digest.js';
+import type { AuditEntry } from '../../core/audit/entry.js';
 import { classifyRun, failureView, recoveryView, successView, warningView } from '../../core/notify-runs.js';
 import type { NotifyKind, NotifyView, ViewOptions } from '../../core/notify-view.js';
 import type { FleetSummary, VmStatus } from '../../core/status-model.js';
@@ -127,9 +128,9 @@ export class ChannelNotifier implements Notifier {
     await this.guard('prune-refused', () => this.send(pruneRefusedView(a, this.viewOpts())));
   }
 
-  /** The scheduled digest (includes the storage alert when above the threshold, and what was pruned in the period). */
-  async digest(summary: FleetSummary, statuses: readonly VmStatus[], pruned: PrunedSinceDigest = {}): Promise<void> {
-    await this.guard('digest', () => this.send(digestView(summary, statuses, this.viewOpts(), pruned)));
+  /** The scheduled digest (includes the storage alert when above the threshold, what was pruned and the ad-hoc acts of the period). */
+  async digest(summary: FleetSummary, statuses: readonly VmStatus[], pruned: PrunedSinceDigest = {}, adhoc: readonly AuditEntry[] = []): Promise<void> {
+    await this.guard('digest', () => this.send(digestView(summary, statuses, this.viewOpts(), pruned, adhoc)));
   }
 
   /** The storage alert on its own, at most daily; nothing when below the threshold. */

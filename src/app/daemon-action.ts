@@ -6,8 +6,9 @@ import { runDaemon } from '../daemon/daemon.js';
 import { NotifierBridge } from '../daemon/notifier-bridge.js';
 import { AuditLog } from '../adapters/store/audit-log.js';
 import { safeSourceConfig } from '../adapters/git/safe-source.js';
+import { tokensPath } from '../adapters/console/auth.js';
 
-export async function daemonAction(o: DaemonCliOptions): Promise<void> {
+export async function daemonAction(o: DaemonCliOptions & { apiTokens?: string; apiMaxStreams?: string }): Promise<void> {
   const log = createLogger({ level: o.logLevel, destination: process.stdout });
   const parsed = o.listen && o.listen !== 'off' ? parseListenAddress(o.listen) : undefined;
   if (parsed && 'error' in parsed) throw new Error(`--listen ${o.listen}: ${parsed.error}`);
@@ -19,6 +20,7 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
   const limits = { maxConnections: num('--max-connections', o.maxConnections, 1), headersTimeoutMs: num('--header-timeout', o.headerTimeout, 1) * 1000, requestTimeoutMs: num('--request-timeout', o.requestTimeout, 1) * 1000 };
   if (limits.requestTimeoutMs < limits.headersTimeoutMs) throw new Error('--request-timeout must be at least --header-timeout');
   const listen = parsed ? { ...parsed, ...limits } : undefined;
+  const apiTokensFile = tokensPath(o.apiTokens, process.env);
   // A local --repo owned by another user: git would refuse it as "dubious ownership" (safe-source.ts).
   const gitGlobal = await safeSourceConfig(o.repo, o.stateDir);
   if (gitGlobal) { process.env.GIT_CONFIG_GLOBAL = gitGlobal; log.info({ source: o.repo }, 'the source is owned by another user: trusted as git safe.directory (this path only)'); }
@@ -27,6 +29,8 @@ export async function daemonAction(o: DaemonCliOptions): Promise<void> {
     baculaConfigDir: o.baculaConfigDir, bconsoleConfig: o.bconsoleConfig, ...(o.cronFile ? { cronFile: o.cronFile } : {}),
     ...(o.allowedSigners ? { allowedSigners: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), acceptRewrittenHistory: Boolean(o.acceptRewrittenHistory), requireSignedHistory: Boolean(o.requireSignedHistory),
     push: o.push, once: Boolean(o.once), stopTimeoutSec: Number(o.stopTimeout), webhookMaxBodyBytes: num('--webhook-max-body', o.webhookMaxBody, 1),
+    // The console's tokens: --api-tokens FILE, else the systemd credential console-tokens (hashes only).
+    ...(apiTokensFile ? { apiTokensFile } : {}), apiMaxEventStreams: num('--api-max-streams', o.apiMaxStreams ?? '16', 1),
   }, log, (store) => new NotifierBridge(log, store, process.env, new AuditLog(o.stateDir)));
   process.exitCode = code;
   if (!o.once) process.exit(code);

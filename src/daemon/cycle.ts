@@ -21,6 +21,7 @@ import type { EngineContext, Notifier } from '../engine/context.js';
 import type { ApplyTargets } from './apply.js';
 import { readDaemonState, saveDaemonState, type DaemonState } from './daemon-state.js';
 import type { ActionResult } from './execute.js';
+import type { Gates } from './gates.js';
 import { publishStep, type PublishResult } from './publish-step.js';
 import { reconcileStep } from './reconcile-step.js';
 import { revisionStep } from './revision-step.js';
@@ -65,6 +66,8 @@ export interface CycleDeps {
   onApplied?: (revision: string) => void;
   /** Hypervisor connections kept by the caller across cycles; without it each cycle opens and closes its own. */
   hostsFor?: (revision: string, desired: DesiredState) => Promise<Hosts>;
+  /** The daemon's concurrency slots, shared with the console's ad-hoc queue (gates.ts). */
+  gates?: Gates;
 }
 
 export interface CycleResult {
@@ -136,7 +139,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   try {
     // 6a. Hypervisor mode: each runs_on: hypervisor host gets the applied revision (never another one).
     result.published = await publishStep({ dir: co.dir, revision, desired, hosts, log, nowMs: deps.now().getTime() });
-    const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}) }, desired, revision);
+    const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}), ...(deps.gates ? { gates: deps.gates } : {}) }, desired, revision);
     Object.assign(result, { plan: r.plan, results: r.results, statuses: r.statuses, summary: r.summary, timeZone: desired.settings.timeZone });
     const down = new Set(r.plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'host-unreachable' ? [a.subject] : [])));
     result.hosts = Object.fromEntries(desired.hypervisors.map((h) => [h.name, !down.has(h.name)]));

@@ -30,6 +30,9 @@ import { Hosts } from '../engine/hosts.js';
 import { GitPolicySource } from '../adapters/git/git-policy-source.js';
 import { isRemoteSource } from '../adapters/git/checkout.js';
 import { defaultVault } from '../adapters/secrets/default-vault.js';
+import { combineListeners } from '../adapters/console/combine.js';
+import { recordStorageSample, startConsole } from './console-wiring.js';
+import { Gates } from './gates.js';
 
 export interface DaemonOptions {
   source: string;
@@ -53,6 +56,10 @@ export interface DaemonOptions {
   push: boolean;
   once: boolean;
   stopTimeoutSec: number;
+  /** The console API's tokens file (hashes; src/adapters/console/auth.ts); absent: the API answers 401. */
+  apiTokensFile?: string;
+  /** Server-Sent Events streams open at once (default 16). */
+  apiMaxEventStreams?: number;
 }
 
 /** A trigger's metric label: `webhook 1a2b…` → webhook, `local change` → local_change, SIGHUP → sighup. */
@@ -73,7 +80,9 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const policy = new GitPolicySource(join(o.stateDir, 'repo'));
   let stopping = false;
   let firstDone = false;
-  let last: { summary: FleetSummary; statuses: VmStatus[] } | undefined;
+  let last: { summary: FleetSummary; statuses: VmStatus[]; hosts?: Record<string, boolean> } | undefined;
+  // One set of concurrency slots for the plan and the console's ad-hoc queue.
+  const gates = new Gates();
   let digest: { key: string; timer: DigestSchedule } | undefined;
   let seenHead: string | undefined;
   // One set of hypervisor connections per applied revision, reused by every cycle until it changes.
@@ -106,14 +115,17 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
         targets: { baculaConfigDir: o.baculaConfigDir, ...(o.cronFile ? { cronFile: o.cronFile } : {}), scheduleDir: join(o.stateDir, 'schedule'), ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}) },
         policy, scrub: defaultVault.scrub,
         ...(o.allowedSigners || o.gpgKeyring ? { trust: { ...(o.allowedSigners ? { allowedSignersFile: o.allowedSigners } : {}), ...(o.gpgKeyring ? { gpgKeyring: o.gpgKeyring } : {}), ...(o.acceptRewrittenHistory ? { acceptRewrittenHistory: true } : {}), ...(o.requireSignedHistory ? { require: 'all' as const } : {}) } } : {}),
-        pushStatus: o.push, stopping: () => stopping, hostsFor,
+        pushStatus: o.push, stopping: () => stopping, hostsFor, gates,
         onApplied: (rev) => metrics.setRevision(rev),
         ...(seenHead && reasons.every((x) => x === 'local change' || x.startsWith('webhook')) ? { seenHead } : {}),
       });
       seenHead = r.head;
       onceFailed = r.errors.length > 0 || r.results.some((x) => !x.ok) || !r.appliedRevision;
       if (r.skipped) return;
-      if (r.summary && r.statuses) last = { summary: r.summary, statuses: r.statuses };
+      if (r.summary && r.statuses) {
+        last = { summary: r.summary, statuses: r.statuses, ...(r.hosts ? { hosts: r.hosts } : {}) };
+        await recordStorageSample(store, last, new Date().toISOString().slice(0, 10)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'storage sample not recorded'));
+      }
       if (r.statuses) metrics.observeFleet(r.statuses, r.hosts);
       keepDigest(r.digestSchedule, r.timeZone);
       metrics.setStalled(r.errors.length > 0);
@@ -153,7 +165,11 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     ...(o.webhookMaxBodyBytes ? { maxBodyBytes: o.webhookMaxBodyBytes } : {}),
     log,
   });
-  const server = o.listen ? await listen(app, o.listen) : undefined;
+  const consoleParts = o.listen ? await startConsole({
+    store, stateDir: o.stateDir, log, notifier, policy, hostsFor, gates, last: () => last, scrub: defaultVault.scrub,
+    ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}), ...(o.apiTokensFile ? { tokensFile: o.apiTokensFile } : {}), ...(o.apiMaxEventStreams ? { maxEventStreams: o.apiMaxEventStreams } : {}),
+  }) : undefined;
+  const server = o.listen ? await listen(consoleParts ? combineListeners(app, consoleParts.app) : app, o.listen) : undefined;
   if (server) log.info({ url: server.url }, 'http listening');
   const timer = setInterval(() => { void co.request('poll'); }, o.pollSec * 1000);
   const local = !isRemoteSource(o.source);
@@ -174,8 +190,10 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       stopWatchdog();
       await watcher?.close();
       const grace = new Promise((r) => setTimeout(r, o.stopTimeoutSec * 1000).unref());
-      await Promise.race([co.idle(), grace]);
+      await consoleParts?.queue.stop(); // queued ad-hoc actions are cancelled (audited); running ones finish
+      await Promise.race([Promise.all([co.idle(), consoleParts?.queue.idle()]), grace]);
       await server?.close(2000);
+      await consoleParts?.app.close();
       await hosts?.hosts.closeAll();
       await (notifier as { drain?: (ms: number) => Promise<boolean> }).drain?.(10_000);
       log.info('stopped');

@@ -12,6 +12,7 @@ import { cleanupVm } from '../engine/cleanup.js';
 import { findVm, type EngineContext } from '../engine/context.js';
 import { testRestore } from '../engine/test-restore.js';
 import { verifyVm } from '../engine/verify.js';
+import { Gates } from './gates.js';
 
 export interface ActionResult { action: Action; ok: boolean; detail?: string; ms: number }
 
@@ -25,10 +26,21 @@ export interface ExecuteOptions {
   currentRevision: () => string;
   /** Stop taking new actions (SIGTERM). */
   stopping: () => boolean;
+  /** The daemon's shared slots (src/daemon/gates.ts), also taken by the console's ad-hoc queue;
+   *  absent: this plan's own, from maxConcurrent/maxPerHost. */
+  gates?: Gates;
 }
 
 export class StalePlanError extends Error {
   constructor(planned: string, now: string) { super(`plan was made for ${planned.slice(0, 12)} but ${now.slice(0, 12)} is now applied; re-planning`); this.name = 'StalePlanError'; }
+}
+
+/** Bacula mode: the backup runs as the director's job, so its catalog stays true (also for the console's ad-hoc backups). */
+export async function baculaBackup(bconsole: Bconsole, vm: string, jobWaitMs: number): Promise<string> {
+  const id = await bconsole.run(`backup-vm-${vm}`);
+  const st = await bconsole.wait(id, jobWaitMs);
+  if (st.status !== 'T') throw new Error(`Bacula job ${id} ended ${st.status} (${st.text})`);
+  return `Bacula JobId ${id}: ${st.text}`;
 }
 
 async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise<string | undefined> {
@@ -50,12 +62,7 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
       } finally { await lock.release(); }
     }
     case 'backup': {
-      if (o.bconsole) {
-        const id = await o.bconsole.run(`backup-vm-${a.vm}`);
-        const st = await o.bconsole.wait(id, o.jobWaitMs);
-        if (st.status !== 'T') throw new Error(`Bacula job ${id} ended ${st.status} (${st.text})`);
-        return `Bacula JobId ${id}: ${st.text}`;
-      }
+      if (o.bconsole) return baculaBackup(o.bconsole, a.vm, o.jobWaitMs);
       const r = await backupVm(ctx, findVm(ctx.desired, a.vm));
       if (r.status !== 'ok') throw new Error(r.error ?? 'backup failed');
       return r.backupId;
@@ -84,18 +91,6 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
   }
 }
 
-/** A tiny counting semaphore: enough for "one at a time, per host and overall" scheduling. */
-class Gate {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async take(): Promise<() => void> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.waiters.push(r));
-    this.active++;
-    return () => { this.active--; this.waiters.shift()?.(); };
-  }
-}
-
 /** The plan's order, but prunes (last anyway) newest first: an incremental before the point it builds on. */
 function executionOrder(actions: readonly Action[]): Action[] {
   const prunes = actions.filter((a): a is Extract<Action, { kind: 'prune' }> => a.kind === 'prune');
@@ -104,16 +99,14 @@ function executionOrder(actions: readonly Action[]): Action[] {
 
 export async function executePlan(ctx: EngineContext, plan: ReconcilePlan, o: ExecuteOptions): Promise<ActionResult[]> {
   const results: ActionResult[] = [];
-  const global = new Gate(Math.max(1, o.maxConcurrent));
-  const perHost = new Map<string, Gate>();
-  const hostGate = (hv: string): Gate => { let g = perHost.get(hv); if (!g) { g = new Gate(Math.max(1, o.maxPerHost)); perHost.set(hv, g); } return g; };
+  const gates = o.gates ?? new Gates(o.maxConcurrent, o.maxPerHost);
+  if (o.gates) o.gates.setLimits(o.maxConcurrent, o.maxPerHost);
   const inFlight: Promise<void>[] = [];
   for (const a of executionOrder(plan.actions)) {
     if (o.stopping()) break;
     if (o.currentRevision() !== plan.revision) throw new StalePlanError(plan.revision, o.currentRevision());
     const hv = 'hypervisor' in a ? a.hypervisor : undefined;
-    const releaseGlobal = await global.take();
-    const releaseHost = hv ? await hostGate(hv).take() : () => undefined;
+    const release = await gates.take(hv);
     const job = (async () => {
       const t0 = performance.now();
       try {
@@ -123,8 +116,7 @@ export async function executePlan(ctx: EngineContext, plan: ReconcilePlan, o: Ex
         results.push({ action: a, ok: false, ms: Math.round(performance.now() - t0), detail: (e as Error).message });
         ctx.log.error({ action: a.kind, vm: 'vm' in a ? a.vm : undefined, err: (e as Error).message }, 'action failed');
       } finally {
-        releaseHost();
-        releaseGlobal();
+        release();
       }
     })();
     inFlight.push(job);

@@ -14,6 +14,7 @@ import { pruneOptionsOf } from '../engine/prune.js';
 import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import type { DaemonState } from './daemon-state.js';
 import { executePlan, type ActionResult } from './execute.js';
+import type { Gates } from './gates.js';
 import { gatherObserved } from './observe.js';
 
 export interface ReconcileOutcome {
@@ -38,6 +39,8 @@ export interface ReconcileStepDeps {
   push?: { dir: string; branch: string };
   /** Last text filter before status files leave the process (secret redaction). */
   scrub?: (text: string) => string;
+  /** The daemon's shared concurrency slots (gates.ts). */
+  gates?: Gates;
 }
 
 export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState, revision: string): Promise<ReconcileOutcome> {
@@ -47,7 +50,7 @@ export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState,
   const observed = await gatherObserved(ctx, desired, st.removed, ctx.store);
   const plan = planReconcile(desired, revision, observed, now(), opts);
   log.info({ actions: plan.actions.map((a) => `${a.kind}:${'vm' in a ? a.vm : a.subject}`) }, 'plan');
-  const results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && d.bconsole ? { bconsole: d.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: d.stopping });
+  const results = await executePlan(ctx, plan, { ...(desired.settings.scheduler === 'bacula' && d.bconsole ? { bconsole: d.bconsole } : {}), jobWaitMs: desired.settings.backup.copyTimeoutHours * 3_600_000, maxConcurrent: desired.settings.bacula.maxConcurrentJobs, maxPerHost: 1, currentRevision: () => st.lastAppliedRevision!, stopping: d.stopping, ...(d.gates ? { gates: d.gates } : {}) });
   // Observe again only if something ran: the status must show what the actions changed.
   const after = results.length ? await gatherObserved(ctx, desired, st.removed, ctx.store) : observed;
   const afterPlan = results.length ? planReconcile(desired, revision, after, now(), opts) : plan;

@@ -22,6 +22,10 @@ export interface EngineContext {
   notifier: Notifier;
   /** Show progress of long copies (stderr is a TTY). */
   progress?: (line: string) => void;
+  /** Live phases for the console: each step's name as it starts (step() below). */
+  onStep?: (name: string) => void;
+  /** Live progress for the console: bytes a long copy has written so far, against the disk's size. */
+  onCopy?: (label: string, writtenBytes: number, totalBytes?: number) => void;
 }
 
 export function findVm(d: DesiredState, name: string): Vm {
@@ -34,6 +38,7 @@ export function findVm(d: DesiredState, name: string): Vm {
 export async function step<T>(ctx: EngineContext, run: RunRecord, name: string, fn: () => Promise<T>, log: Logger = ctx.log): Promise<T> {
   const t0 = performance.now();
   log.debug({ step: name }, 'step start');
+  try { ctx.onStep?.(name); } catch { /* a watcher never breaks a run */ }
   try {
     const r = await fn();
     const s: RunStep = { name, ok: true, ms: Math.round(performance.now() - t0) };

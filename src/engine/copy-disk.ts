@@ -42,10 +42,10 @@ export async function copyDisk(ctx: EngineContext, host: Host, vm: Vm, d: DiskCo
     && !d.encrypted && vm.compression !== 'zstd' && d.virtualSize > 0;
   const extents = streamable ? await host.qemuImg.map(d.source, d.format) : null;
   if (extents) {
-    const r = await watchProgress(ctx, label, ctlPath, () => writeQcow2({ source: d.source, extents, virtualSize: d.virtualSize, dest: ctlPath, mode: 0o640, signal: AbortSignal.timeout(timeoutMs) }));
+    const r = await watchProgress(ctx, label, ctlPath, () => writeQcow2({ source: d.source, extents, virtualSize: d.virtualSize, dest: ctlPath, mode: 0o640, signal: AbortSignal.timeout(timeoutMs) }), d.virtualSize);
     return { writer: 'stream', sha256: Promise.resolve({ sha256: r.sha256, bytes: r.bytes }) };
   }
-  await watchProgress(ctx, label, ctlPath, () => host.qemuImg.convert(d.source, d.format, `${d.dirHv}/${d.name}`, { compress: vm.compression === 'zstd', timeoutMs }));
+  await watchProgress(ctx, label, ctlPath, () => host.qemuImg.convert(d.source, d.format, `${d.dirHv}/${d.name}`, { compress: vm.compression === 'zstd', timeoutMs }), d.virtualSize);
   await host.fs.chmod('0640', `${d.dirHv}/${d.name}`);
   // Hashed while the next disk copies: the image was just written, so it is read from the page cache.
   const sha256 = host.transport.kind === 'ssh'

@@ -100,4 +100,26 @@ describe('pauses and windows in status', () => {
     assert.equal(c.lastTransitionTime, '2026-12-10T10:00:00Z', 'still False: the transition time holds');
     assert.equal(expired.statuses.find((s) => s.vm === 'a')!.paused, undefined);
   });
+
+  test('through the real plan: observed.pauses and a policy window reach the status files', () => {
+    const d = loadPolicyRepo([{ path: 'r.yaml', text: `
+settings: { time_zone: UTC }
+hypervisors: [{ name: hv1 }]
+policies:
+  - { name: weekend, schedule: weekly, retention: { keep_last: 3 }, window: { start: "sat 12:00", duration: 30h } }
+vms:
+  - { name: a, hypervisor: hv1, policy: weekend }
+` }]).desired;
+    const now = '2026-11-25T12:00:00Z'; // a Wednesday: outside the window
+    const o: Observed = { ...observed(now), storage: { a: { hypervisor: 'hv1', points: [], partials: [] } }, pauses: { a: { ...pause, until: '2026-12-20T08:00:00.000Z' } } };
+    const plan = planReconcile(d, 'rev', o, now, DEFAULT_RECONCILE_OPTIONS);
+    const b = buildStatus({ desired: d, observed: o, plan, runs: [], now, attemptErrors: [] });
+    const a = b.statuses[0]!;
+    assert.deepEqual(a.paused, { until: '2026-12-20T08:00:00.000Z', reason: 'disk migration', by: 'api:alice' });
+    assert.equal(a.window?.open, false);
+    assert.equal(a.window?.next_start, '2026-11-28T12:00:00.000Z');
+    assert.equal(ready(a).reason, 'Paused');
+    const files = renderStatusFiles(b.statuses, b.summary, now, { timeZone: 'UTC' }).files;
+    assert.match(files.get('status/README.md')!, /\| a \| \*\*no\*\*: Paused; ⏸ paused until 2026-12-20 08:00 \(disk migration, by api:alice\) \| never \| [^|]*\(window opens 2026-11-28 12:00\) \|/);
+  });
 });

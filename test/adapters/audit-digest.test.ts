@@ -12,6 +12,8 @@ import { StateStore } from '../../src/adapters/store/state-store.js';
 import type { AuditEntry } from '../../src/core/audit/entry.js';
 import type { FleetSummary, VmStatus } from '../../src/core/status-model.js';
 import { NotifierBridge } from '../../src/daemon/notifier-bridge.js';
+import { loadNotifyTemplates, NOTIFY_TEMPLATES } from '../../src/adapters/notify/templates.js';
+import { digestView } from '../../src/core/notify-digest.js';
 import type { PolicySnapshot } from '../../src/ports/policy-source.js';
 import { makeDesired } from '../fixtures/desired.js';
 import { startHttpReceiver } from '../helpers/receivers.js';
@@ -74,5 +76,20 @@ describe('digest: ad-hoc actions and pauses on a real webhook', () => {
       assert.equal(two!.data.adhocActions, 0);
       assert.deepEqual(adhoc(three!)?.lines.map((l) => l.replace(/^.*?: /, '')), ['verify app-01 by api:alice: failed']);
     } finally { await hook.close(); }
+  });
+
+  it('the built-in Slack digest and e-mail body carry both sections, escaped (a crafted detail cannot mention @channel)', async () => {
+    const t = await loadNotifyTemplates();
+    const view = digestView(summary, [paused], { now: new Date('2026-12-06T18:00:00Z'), timeZone: 'UTC' }, {}, [
+      { at: '2026-12-03T10:00:00Z', by: 'api:alice', role: 'operator', act: 'backup', vm: 'app-01', action_id: 'q1', result: 'failed', detail: '<!channel> & "quotes"' },
+    ]);
+    const slack = JSON.parse(t.render(NOTIFY_TEMPLATES.slackDigest, view)) as { blocks: { text?: { text: string } }[] };
+    const texts = slack.blocks.map((b) => b.text?.text ?? '');
+    assert.ok(texts.some((x) => x.startsWith('*Paused (1)*\n• app-01 (hv1): until 2026-12-20 08:00:00 UTC: disk migration (by api:alice)')), texts.join('\n'));
+    const adhoc = texts.find((x) => x.startsWith('*Ad-hoc actions since the last digest (1)*'))!;
+    assert.match(adhoc, /backup app-01 by api:alice: failed \(&lt;!channel&gt; &amp; "quotes"\)/);
+    const mail = t.render(NOTIFY_TEMPLATES.emailBody, view);
+    assert.match(mail, /Ad-hoc actions since the last digest \(1\)/);
+    assert.match(mail, /Paused \(1\)/);
   });
 });

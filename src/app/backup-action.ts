@@ -14,6 +14,9 @@ import type { Vm } from '../core/model.js';
 import { observeForBackup } from '../engine/observe-vm.js';
 import { lockVm } from '../engine/vm-lock.js';
 import { printResult, withEngine } from './with-engine.js';
+import { activePause } from '../core/pause/pause.js';
+import { backupHold, type Hold } from '../core/schedule/hold.js';
+import { readPauses } from '../adapters/store/pauses.js';
 
 function runText(r: RunRecord): string {
   const head = `${r.kind} ${r.vm} on ${r.hypervisor}: ${r.status}${r.backupId ? ` (${r.backupId})` : ''}`;
@@ -21,11 +24,35 @@ function runText(r: RunRecord): string {
   return lines.join('\n');
 }
 
+/** The hold on each VM's scheduled backup now (a pause in force, outside its window, in a blackout); pauses read once. */
+async function holdsNow(ctx: EngineContext): Promise<(vm: Vm) => Hold | undefined> {
+  const pauses = await readPauses(ctx.store);
+  const now = ctx.now().toISOString();
+  return (vm) => backupHold({ pause: activePause(pauses, vm.name, now), rules: vm.window, now, timeZone: ctx.desired.settings.timeZone });
+}
+
+/** A scheduled run of a held VM: no backup, exit 0, said on stdout and in the log. */
+function skipped(ctx: EngineContext, vm: Vm, hold: Hold): { kind: 'backup'; vm: string; hypervisor: string; status: 'skipped'; reason: string; until?: string } {
+  ctx.log.info({ event: 'backup-skipped', vm: vm.name, held: hold.kind, ...(hold.until ? { until: hold.until } : {}) }, `skipped: ${hold.text}`);
+  return { kind: 'backup', vm: vm.name, hypervisor: vm.hypervisor, status: 'skipped', reason: hold.text, ...(hold.until ? { until: hold.until } : {}) };
+}
+const skippedText = (s: ReturnType<typeof skipped>): string => `backup ${s.vm} on ${s.hypervisor}: skipped: ${s.reason}`;
+
 export async function backupAction(vmName: string | undefined, opts: EngineCliOptions & { schedule?: string; baculaJobId?: string }): Promise<void> {
   if (!vmName && !opts.schedule) throw new Error('name a VM, or give --schedule');
   await withEngine(opts, async (ctx) => {
+    const holdOf = await holdsNow(ctx);
     if (vmName) {
-      const r = await backupVm(ctx, findVm(ctx.desired, vmName), opts.baculaJobId ? { baculaJobId: opts.baculaJobId } : {});
+      const vm = findVm(ctx.desired, vmName);
+      const hold = holdOf(vm);
+      // A Bacula job is a scheduled run: a paused VM, or one outside its window, is skipped (exit 0; notify knows).
+      if (hold && opts.baculaJobId) {
+        const s = skipped(ctx, vm, hold);
+        printResult(opts, s, skippedText(s));
+        return EXIT.OK;
+      }
+      if (hold) process.stderr.write(`vmbackup: warning: ${vm.name} is held (${hold.text}); a manual backup runs anyway\n`);
+      const r = await backupVm(ctx, vm, opts.baculaJobId ? { baculaJobId: opts.baculaJobId } : {});
       printResult(opts, r, runText(r));
       return r.status === 'ok' ? EXIT.OK : EXIT.ERROR;
     }
@@ -33,14 +60,18 @@ export async function backupAction(vmName: string | undefined, opts: EngineCliOp
     const here = scheduledHere(ctx.desired, opts.onHypervisor);
     const vms = enabledVmsInOrder(ctx.desired).filter((v) => scheduleSlug(v.schedule) === opts.schedule && here(v));
     const gate = await waitForLock(join(ctx.stateDir, 'locks'), 'schedule-runner', `schedule ${opts.schedule}`, ctx.desired.settings.backup.copyTimeoutHours * 3_600_000);
-    const results: RunRecord[] = [];
+    const results: (RunRecord | ReturnType<typeof skipped>)[] = [];
     try {
-      for (const vm of vms) results.push(await backupVm(ctx, vm));
+      // Held VMs are judged when their turn comes (a long queue may reach a window's end).
+      for (const vm of vms) {
+        const hold = (await holdsNow(ctx))(vm);
+        results.push(hold ? skipped(ctx, vm, hold) : await backupVm(ctx, vm));
+      }
     } finally {
       await gate.release();
     }
-    printResult(opts, results, results.map(runText).join('\n') || `no enabled VM has schedule ${opts.schedule}`);
-    return results.every((r) => r.status === 'ok') ? EXIT.OK : EXIT.ERROR;
+    printResult(opts, results, results.map((r) => (r.status === 'skipped' ? skippedText(r) : runText(r))).join('\n') || `no enabled VM has schedule ${opts.schedule}`);
+    return results.every((r) => r.status === 'ok' || r.status === 'skipped') ? EXIT.OK : EXIT.ERROR;
   });
 }
 
@@ -84,9 +115,15 @@ export async function notifyAction(vmName: string, opts: EngineCliOptions & { jo
   await withEngine(opts, async (ctx) => {
     const vm = findVm(ctx.desired, vmName);
     const ok = /^(OK|Success)/i.test(opts.jobStatus);
-    if (ctx.desired.hypervisors.find((h) => h.name === vm.hypervisor)?.runsOn === 'hypervisor') return hypervisorJob(ctx, vm, opts, ok);
+    // A held VM's job was skipped by `backup` (or failed its `check`, e.g. a VM shut down for the maintenance it is paused for): no alert.
+    const hold = (await holdsNow(ctx))(vm);
+    if (ctx.desired.hypervisors.find((h) => h.name === vm.hypervisor)?.runsOn === 'hypervisor') return hypervisorJob(ctx, vm, opts, ok, hold);
     const last = (await ctx.store.runs({ vm: vm.name, kind: 'backup' })).at(-1);
     const alreadyReported = last !== undefined && last.status === 'failed' && Date.now() - Date.parse(last.started) < 24 * 3_600_000;
+    if (!ok && !alreadyReported && hold) {
+      printResult(opts, { vm: vm.name, jobId: opts.jobId, jobStatus: opts.jobStatus, notified: false, held: hold.text }, `bacula job ${opts.jobId} for ${vm.name}: ${opts.jobStatus} (not alerted: held, ${hold.text})`);
+      return EXIT.OK;
+    }
     if (!ok && !alreadyReported) {
       const run = { ...newRun(ctx, 'backup', vm), status: 'failed' as const, error: `Bacula job ${opts.jobId} ended "${opts.jobStatus}" before vmbackup recorded a result (see the job log)`, finished: ctx.now().toISOString() };
       await ctx.store.saveRun(run);
@@ -102,8 +139,13 @@ export async function notifyAction(vmName: string, opts: EngineCliOptions & { jo
  * the control host records the result here from Bacula's status and the manifest on the shared
  * storage that carries this JobId, and alerts (or announces a recovery) as for a local run.
  */
-async function hypervisorJob(ctx: EngineContext, vm: Vm, opts: EngineCliOptions & { jobId: string; jobStatus: string }, ok: boolean): Promise<number> {
+async function hypervisorJob(ctx: EngineContext, vm: Vm, opts: EngineCliOptions & { jobId: string; jobStatus: string }, ok: boolean, hold: Hold | undefined): Promise<number> {
   const point = ok ? (await ctx.storage.list(vm.hypervisor, vm.name)).find((b) => b.manifest?.bacula_job_id === opts.jobId && !b.corrupt) : undefined;
+  // The hypervisor's `backup` skipped a VM outside its window: no restore point, nothing to record, no alert.
+  if (!point && hold) {
+    printResult(opts, { vm: vm.name, jobId: opts.jobId, jobStatus: opts.jobStatus, hypervisor: vm.hypervisor, run: 'skipped', held: hold.text }, `bacula job ${opts.jobId} for ${vm.name} on ${vm.hypervisor}: ${opts.jobStatus} (no restore point: held, ${hold.text}; not alerted)`);
+    return EXIT.OK;
+  }
   const base = { ...newRun(ctx, 'backup', vm), finished: ctx.now().toISOString(), steps: [] };
   const run: RunRecord = point?.manifest
     ? { ...base, status: 'ok', backupId: point.id, sizeBytes: point.manifest.total_size_bytes, started: point.manifest.started, finished: point.manifest.finished }

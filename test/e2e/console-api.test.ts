@@ -351,4 +351,18 @@ describe('console API (real daemon)', () => {
       assert.match(x.logs(), why);
     }
   });
+
+  test('SIGTERM: a queued action is cancelled (audited as by the daemon), the running one finishes, exit 0', async () => {
+    const op = as('operator');
+    const a = await op('POST', '/api/v1/vms/app-01/backup', {});
+    await waitFor('A running', async () => (await op('GET', `/api/v1/actions/${a.json.id}`)).json.state === 'running', 60_000, 50);
+    const b = await op('POST', '/api/v1/vms/app-02/backup', {});
+    assert.equal(b.json.state, 'queued');
+    const code = await d!.stop();
+    assert.equal(code, 0, d!.logs().slice(-2000));
+    const files = await readdir(join(d!.stateDir, 'audit'));
+    const lines = (await Promise.all(files.map((f) => readFile(join(d!.stateDir, 'audit', f), 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((e) => e.action_id === b.json.id && e.act === 'backup').map((e) => `${e.by} ${e.result}`), ['api:t-operator accepted', 'daemon cancelled']);
+    assert.deepEqual(lines.filter((e) => e.action_id === a.json.id && e.act === 'backup').map((e) => e.result), ['accepted', 'failed'], 'the running one finished before the exit');
+  });
 });

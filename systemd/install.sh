@@ -142,7 +142,7 @@ Next steps:
   1. Secrets (encrypted with the host key or TPM; a missing one is skipped at start):
        printf %s "$PASSWORD" | systemd-creds encrypt --name=bacula-dir-password - /etc/credstore.encrypted/bacula-dir-password
      likewise: bacula-fd-password bacula-sd-password bacula-catalog-password slack-failure-webhook
-     slack-digest-webhook smtp-password webhook-hmac-secret git-credentials
+     slack-digest-webhook smtp-password webhook-hmac-secret git-credentials console-tokens
      The repo refers to them as {credential: NAME}. Check: systemd-creds decrypt --name=NAME FILE -
   2. The ssh key for the hypervisors: /etc/vmbackup/ssh/id_ed25519 (root:vmbackup, mode 0640)
   3. Edit /etc/vmbackup/vmbackup.env (VMBACKUP_REPO), then:

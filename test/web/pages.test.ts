@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CSP } from '../../src/adapters/console/web/security.js';
 import type { Principal } from '../../src/ports/console.js';
-import { HOSTILE } from './fake-console.js';
+import Fastify from 'fastify';
+import { join } from 'node:path';
+import { webRoutes } from '../../src/adapters/console/web/routes.js';
+import { SESSION_TTL_MS, SessionStore } from '../../src/adapters/console/web/sessions.js';
+import { ROOT } from '../helpers/paths.js';
+import { FakeConsole, HOSTILE, NOW, TOKENS } from './fake-console.js';
 import { HOST, login, ORIGIN, post, webApp } from './web-app.js';
 
 const get = (app: Awaited<ReturnType<typeof webApp>>['app'], url: string, cookie?: string) => app.inject({ method: 'GET', url, headers: { host: HOST, ...(cookie ? { cookie } : {}) } });
@@ -177,5 +182,33 @@ test('storage: the 80% banner and the SVG charts', async () => {
   assert.match(body, /id="storage-alert">Backup storage is 85% full \(alert at 80%\)/);
   assert.equal((body.match(/<svg /g) ?? []).length, 3);
   assert.match(body, /class="chart-line"/);
+  await app.close();
+});
+
+test('sessions expire after their lifetime, the store is capped (oldest out), and a clock in a time zone shows local times', async () => {
+  let clock = 0;
+  const store = new SessionStore(() => clock, 1000, 2);
+  const a = store.create({ name: 'a', role: 'viewer' });
+  const b = store.create({ name: 'b', role: 'viewer' });
+  assert.notEqual(a.id, b.id);
+  assert.notEqual(a.csrf, b.csrf);
+  store.create({ name: 'c', role: 'viewer' });
+  assert.equal(store.size, 2);
+  assert.equal(store.get(a.id), undefined, 'the oldest went first');
+  assert.equal(store.get(b.id)?.principal.name, 'b');
+  clock = 1000;
+  assert.equal(store.get(b.id), undefined, 'expired');
+
+  let now = 0;
+  const sessions = new SessionStore(() => now);
+  const service = new FakeConsole();
+  const app = Fastify();
+  await webRoutes(app, { service, authenticate: (tok) => TOKENS[tok], templatesDir: join(ROOT, 'templates'), now: () => NOW, sessions, timeZone: () => 'Asia/Tokyo' });
+  const { cookie } = await login(app, 'tok-viewer');
+  const page = await get(app, '/ui/', cookie);
+  assert.match(page.body, /2026-12-04 11:00/, 'next due 02:00Z is 11:00 in Tokyo');
+  assert.match(page.body, /days in Asia\/Tokyo/);
+  now = SESSION_TTL_MS;
+  assert.equal((await get(app, '/ui/', cookie)).statusCode, 303, 'after 12 h: back to the login form');
   await app.close();
 });

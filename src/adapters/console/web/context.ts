@@ -11,7 +11,8 @@ export interface WebContext {
   renderer: Renderer;
   sessions: SessionStore;
   now: () => string;
-  timeZone: string;
+  /** The zone days and times are shown in (per page: the applied settings can change it). */
+  timeZone: () => string;
   /** The session of a request that passed the session check. */
   session: (req: FastifyRequest) => Session;
   html: (reply: FastifyReply, status: number, page: string, ctx: Record<string, unknown>, s?: Session) => FastifyReply;

@@ -4,13 +4,14 @@ import { fleetPage } from '../../../core/console/fleet-view.js';
 import { vmPage } from '../../../core/console/vm-view.js';
 import { storagePage } from '../../../core/console/storage-view.js';
 import { actionPage } from '../../../core/console/action-view.js';
+import { localDateTime } from '../../../core/status-format.js';
 import type { WebContext } from './context.js';
 
 export function pageRoutes(ui: FastifyInstance, c: WebContext): void {
   ui.get('/ui/', async (req, reply) => {
     const view = await c.service.fleet();
-    const page = fleetPage(view, c.now(), c.timeZone);
-    const actions = c.service.actions().slice(0, 10).map((a) => ({ ...a, href: `/ui/actions/${encodeURIComponent(a.id)}` }));
+    const page = fleetPage(view, c.now(), c.timeZone());
+    const actions = c.service.actions().slice(0, 10).map((a) => ({ ...a, requestedAt: localDateTime(a.requestedAt, c.timeZone()), href: `/ui/actions/${encodeURIComponent(a.id)}` }));
     return c.html(reply, 200, 'fleet', { title: 'Fleet', nav: 'fleet', page, actions }, c.session(req));
   });
 
@@ -19,7 +20,7 @@ export function pageRoutes(ui: FastifyInstance, c: WebContext): void {
     const s = c.session(req);
     const view = await c.service.vm(name);
     if (!view) return c.fail(reply, 404, `No VM named ${JSON.stringify(name)} in the applied policy.`, s);
-    const page = vmPage(view, c.now(), c.timeZone);
+    const page = vmPage(view, c.now(), c.timeZone());
     return c.html(reply, 200, 'vm', { title: page.vm, nav: 'fleet', page, days: page.cells }, s);
   });
 
@@ -33,7 +34,7 @@ export function pageRoutes(ui: FastifyInstance, c: WebContext): void {
     const s = c.session(req);
     const a = c.service.action(id);
     if (!a) return c.fail(reply, 404, `No action ${JSON.stringify(id)} (finished actions are kept for a while only).`, s);
-    const page = actionPage(a);
+    const page = { ...actionPage(a), requestedAt: localDateTime(a.requestedAt, c.timeZone()) };
     return c.html(reply, 200, 'action', { title: `${a.kind} ${a.vm}`, nav: 'fleet', page, refresh: !page.finished }, s);
   });
 }

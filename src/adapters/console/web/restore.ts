@@ -33,7 +33,7 @@ export function restoreRoutes(ui: FastifyInstance, c: WebContext): void {
     if (f.vm && !view) return c.fail(reply, 404, `No VM named ${JSON.stringify(f.vm)} in the applied policy.`, s);
     const hosts = (await c.service.hypervisors()).map((h) => h.name);
     const points = (view?.status.restore_points ?? []).filter((p) => p.status === 'ok').map((p) => ({
-      id: p.id, text: `${p.id} — ${localDateTime(p.time, c.timeZone)}, ${p.kind ?? 'full'}${p.size_bytes !== undefined ? `, ${humanBytes(p.size_bytes)}` : ''}, verify ${p.verify}`, selected: p.id === f.backupId,
+      id: p.id, text: `${p.id} — ${localDateTime(p.time, c.timeZone())}, ${p.kind ?? 'full'}${p.size_bytes !== undefined ? `, ${humanBytes(p.size_bytes)}` : ''}, verify ${p.verify}`, selected: p.id === f.backupId,
     }));
     const target = f.hypervisor || view?.status.hypervisor || '';
     return c.html(reply, status, 'restore', {
@@ -50,7 +50,7 @@ export function restoreRoutes(ui: FastifyInstance, c: WebContext): void {
     const view = f.vm ? await c.service.vm(f.vm) : undefined;
     const checked = checkRestore(f, view?.status, (await c.service.hypervisors()).map((h) => h.name));
     if (!checked.ok) return wizard(req, reply, f, 400, checked.errors);
-    return c.html(reply, 200, 'restore-confirm', { title: 'Confirm restore', nav: 'restore', choice: checked.choice, backHref: `/ui/restore?vm=${encodeURIComponent(checked.choice.vm)}`, inPlace: checked.choice.mode === 'in-place', steps: restoreSteps(checked.choice, view!.status, c.timeZone) }, c.session(req));
+    return c.html(reply, 200, 'restore-confirm', { title: 'Confirm restore', nav: 'restore', choice: checked.choice, backHref: `/ui/restore?vm=${encodeURIComponent(checked.choice.vm)}`, inPlace: checked.choice.mode === 'in-place', steps: restoreSteps(checked.choice, view!.status, c.timeZone()) }, c.session(req));
   });
 
   ui.post('/ui/restore', async (req, reply) => {

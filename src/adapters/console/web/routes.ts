@@ -21,8 +21,8 @@ export interface WebOptions {
   templatesDir: string;
   /** Audit a web login (act `login`), called with the principal after a good token. */
   onLogin?: (p: Principal) => Promise<void>;
-  /** Days and times on the pages (the settings' time zone); default UTC. */
-  timeZone?: string;
+  /** Days and times on the pages (the applied settings' time zone, asked per page); default UTC. */
+  timeZone?: string | (() => string | undefined);
   /** The clock (tests); default the system clock. */
   now?: () => string;
   /** The session store (tests: a short expiry); default 12 h, at most 1000 sessions. */
@@ -42,7 +42,7 @@ export async function webRoutes(app: FastifyInstance, o: WebOptions): Promise<vo
     const sessions = o.sessions ?? new SessionStore();
     const bySession = new WeakMap<FastifyRequest, Session>();
     const ctx: WebContext = {
-      service: o.service, renderer, sessions, timeZone: o.timeZone ?? 'UTC', now: o.now ?? (() => new Date().toISOString()),
+      service: o.service, renderer, sessions, timeZone: () => (typeof o.timeZone === 'function' ? o.timeZone() : o.timeZone) ?? 'UTC', now: o.now ?? (() => new Date().toISOString()),
       session: (req) => bySession.get(req)!, ...makeRenderHelpers(renderer),
     };
 

@@ -66,8 +66,9 @@ describe('a live daemon scrape', () => {
   test('every declared family has samples; per-VM counters start at 0; host unreachable is 0', async () => {
     const text = await scrape();
     const s = samples(text);
-    // The last-success gauges of a VM that never succeeded are absent by design (VmBackupNeverSucceeded is `vm_info unless` them).
-    const lastSuccess = new Set(['vmbackup_backup_last_success_timestamp_seconds', 'vmbackup_backup_duration_seconds', 'vmbackup_backup_size_bytes']);
+    // The last-success gauges of a VM that never succeeded are absent by design (VmBackupNeverSucceeded is `vm_info unless` them),
+    // and so are a pause's end time and the window gauge of VMs with no pause or window.
+    const lastSuccess = new Set(['vmbackup_backup_last_success_timestamp_seconds', 'vmbackup_backup_duration_seconds', 'vmbackup_backup_size_bytes', 'vmbackup_vm_paused_until_timestamp_seconds', 'vmbackup_vm_window_open']);
     for (const name of METRIC_NAMES.filter((n) => !lastSuccess.has(n))) assert.ok(family(s, name).length > 0, `${name} (${METRICS[name].type}) has no sample:\n${text}`);
     assert.equal(s.get('vmbackup_host_reachable{hypervisor="hv-gone"}'), 0);
     for (const vm of ['app-01', 'db-01']) {
@@ -75,6 +76,7 @@ describe('a live daemon scrape', () => {
       assert.equal(s.get(`vmbackup_vm_ready{vm="${vm}"}`), 0);
       assert.equal(s.get(`vmbackup_backup_success_total{vm="${vm}"}`), 0);
       assert.equal(s.get(`vmbackup_backup_failure_total{vm="${vm}"}`), 0);
+      assert.equal(s.get(`vmbackup_vm_paused{hypervisor="hv-gone",vm="${vm}"}`), 0);
     }
     assert.ok((s.get('vmbackup_storage_size_bytes') ?? 0) > 0, 'storage size from the temp storage_root');
     const ratio = s.get('vmbackup_storage_used_ratio') ?? -1;

@@ -42,10 +42,11 @@ export class Gates {
     if (!g) { g = new Gate(this.maxPerHost); this.perHost.set(hv, g); }
     return g;
   }
-  /** A global slot, then one on `hv`'s gate; the returned function gives both back. */
+  /** `hv`'s slot, then a global one (in that order: a job waiting for its busy host holds no
+   *  global slot that a job for another host could use); the returned function gives both back. */
   async take(hv: string | undefined): Promise<() => void> {
-    const releaseGlobal = await this.global.take();
     const releaseHost = hv ? await this.host(hv).take() : () => undefined;
-    return () => { releaseHost(); releaseGlobal(); };
+    const releaseGlobal = await this.global.take();
+    return () => { releaseGlobal(); releaseHost(); };
   }
 }

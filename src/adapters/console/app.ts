@@ -77,6 +77,7 @@ export async function buildConsoleApp(d: ConsoleAppDeps): Promise<FastifyInstanc
     const p = token ? d.authenticate(token) : undefined;
     if (!p) return reply.code(401).header('www-authenticate', 'Bearer realm="vmbackup"').send(apiError('API_UNAUTHORIZED', 'a valid API token is required (Authorization: Bearer <token>)'));
     req.principal = p;
+    if (req.routeOptions.url === undefined) return undefined; // no such route: 404 for any valid token
     const need = cfg.role ?? 'admin';
     if (!allows(p.role, need)) {
       if (cfg.act) await d.onForbidden?.(p, cfg.act, (req.params as { vm?: string } | undefined)?.vm, need).catch(() => undefined);
@@ -84,6 +85,8 @@ export async function buildConsoleApp(d: ConsoleAppDeps): Promise<FastifyInstanc
     }
     return undefined;
   });
+  // An act that needs no body may be sent without one (curl -X POST); the schema then sees {}.
+  app.addHook('preValidation', async (req) => { if (req.method === 'POST' && (req.body === undefined || req.body === null)) req.body = {}; });
   app.addHook('onResponse', async (req, reply) => {
     d.log?.info({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime), ...(req.principal ? { by: `api:${req.principal.name}` } : {}) }, 'api request');
   });

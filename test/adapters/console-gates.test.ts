@@ -1,0 +1,47 @@
+// The daemon's shared concurrency slots (src/daemon/gates.ts): the plan and the console's queue
+// take the same global and per-hypervisor slots; a limit change from a new revision takes effect.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Gates } from '../../src/daemon/gates.js';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('one job per hypervisor and a global cap, shared by every taker; released slots pass in order', async () => {
+  const g = new Gates(2, 1);
+  const order: string[] = [];
+  const take = (name: string, hv: string) => g.take(hv).then((release) => { order.push(name); return release; });
+  const a = await take('plan:hv1', 'hv1');
+  const b = take('adhoc:hv1', 'hv1');       // same host: waits
+  const c = await take('adhoc:hv2', 'hv2'); // another host: runs (2 global)
+  const d = take('plan:hv3', 'hv3');        // global cap reached: waits
+  await tick();
+  assert.deepEqual(order, ['plan:hv1', 'adhoc:hv2']);
+  c();
+  await d;
+  a();
+  const rb = await b;
+  assert.deepEqual(order, ['plan:hv1', 'adhoc:hv2', 'plan:hv3', 'adhoc:hv1']);
+  rb(); rb(); // a double release gives back one slot only
+  (await d)();
+});
+
+test('raising the limit (a newly applied revision) lets waiters in at once; lowering it lets running jobs finish', async () => {
+  const g = new Gates(1, 5);
+  const r1 = await g.take('hv1');
+  let second = false;
+  const p = g.take('hv2').then((r) => { second = true; return r; });
+  await tick();
+  assert.equal(second, false);
+  g.setLimits(2, 5);
+  const r2 = await p;
+  assert.equal(second, true);
+  g.setLimits(1, 5);
+  let third = false;
+  const q = g.take('hv3').then((r) => { third = true; return r; });
+  r1();
+  await tick();
+  assert.equal(third, false, 'still two running against a limit of one');
+  r2();
+  (await q)();
+  assert.equal(third, true);
+});

@@ -20,6 +20,12 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
   const notes: ReconcilePlan['vmNotes'] = {};
   const managed = new Set(desired.vms.map((v) => v.name));
   const usable: Vm[] = [];
+  // VMs of one policy share its rules (one object): their window is worked out once per pass.
+  const windows = new Map<NonNullable<Vm['window']>, ReturnType<typeof windowState>>();
+  const windowOf = (r: NonNullable<Vm['window']>): ReturnType<typeof windowState> => {
+    if (!windows.has(r)) windows.set(r, windowState(r, now, s.timeZone));
+    return windows.get(r);
+  };
 
   for (const hv of Object.keys(observed.hosts).sort()) {
     const h = observed.hosts[hv]!;
@@ -37,7 +43,7 @@ export function planReconcile(desired: DesiredState, revision: string, observed:
     const missing = !unknown && !(vm.name in host.domains);
     const due = dueState(vm, points, now, s.timeZone, s.overdueGraceHours, s.scheduler);
     const paused = vm.enabled ? activePause(observed.pauses ?? {}, vm.name, now) : undefined;
-    const window = vm.enabled ? windowState(vm.window, now, s.timeZone) : undefined;
+    const window = vm.enabled && vm.window ? windowOf(vm.window) : undefined;
     notes[vm.name] = { overdue: vm.enabled && due.overdue, ...(due.nextDue ? { nextDue: due.nextDue } : {}), unknown, missing, ...(paused ? { paused } : {}), ...(window ? { window } : {}) };
     if (!vm.enabled) continue;
     if (missing) actions.push({ kind: 'report', what: 'missing', subject: vm.name, message: `VM ${vm.name} is in the repo but not on ${vm.hypervisor}` });

@@ -27,10 +27,16 @@ function occurrence(rule: RecurringWindow, day: number, timeZone: string): Span 
   return [instantOf(startWall, timeZone), instantOf(startWall + rule.durationMs, timeZone)];
 }
 
+/** More than any zone's offset change: a day whose wall-clock span misses `t` by this much cannot hold it. */
+const SLACK = 3 * 3_600_000;
+
 /** The occurrence of `rule` holding instant `t` (start inclusive, end exclusive). */
 function recurringAt(rule: RecurringWindow, t: number, timeZone: string): Span | undefined {
-  const today = midnightOf(wallOf(t, timeZone));
+  const wallT = wallOf(t, timeZone);
+  const today = midnightOf(wallT);
   for (let d = 0; d <= 8; d++) {
+    const startWall = today - d * DAY + rule.minute * MINUTE;
+    if (wallT < startWall - SLACK || wallT >= startWall + rule.durationMs + SLACK) continue; // cheap wall-clock test first
     const o = occurrence(rule, today - d * DAY, timeZone);
     if (o && o[0] <= t && t < o[1]) return o;
   }
@@ -39,8 +45,10 @@ function recurringAt(rule: RecurringWindow, t: number, timeZone: string): Span |
 
 /** The first non-empty occurrence of `rule` starting at or after `t`. */
 function nextRecurring(rule: RecurringWindow, t: number, timeZone: string): Span | undefined {
-  const today = midnightOf(wallOf(t, timeZone));
+  const wallT = wallOf(t, timeZone);
+  const today = midnightOf(wallT);
   for (let d = 0; d <= 15; d++) {
+    if (today + d * DAY + rule.minute * MINUTE + SLACK < wallT) continue; // starts before t for sure
     const o = occurrence(rule, today + d * DAY, timeZone);
     if (o && o[0] >= t && o[1] > o[0]) return o;
   }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { execa } from 'execa';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
@@ -26,6 +27,7 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
   let d: DaemonProc | undefined;
   let clone: Awaited<ReturnType<typeof cloneNoos>> | undefined;
   const copy = `h2api-copy-${process.pid}`;
+  let newest = '';
   const op = mintToken();
   const admin = mintToken();
 
@@ -98,6 +100,7 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
     assert.equal(done.state, 'ok', `${done.detail}\n${d!.logs().slice(-3000)}`);
     assert.equal(done.phase, 'done');
     assert.ok(done.backupId && done.runId);
+    newest = done.backupId;
     const phases = (await watching).filter((e) => e.id === id).map((e) => e.phase);
     const seen = [...new Set(phases)];
     for (const p of ['lock', 'pre-checks', 'snapshot', 'copying', 'commit', 'publish', 'done']) assert.ok(seen.includes(p), `phase ${p} missing from ${phases.join(' → ')}`);
@@ -136,5 +139,25 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
       assert.deepEqual(audit.filter((e) => e.action_id === aid).map((e) => `${e.by} ${e.result}`), [`${by} accepted`, `${by} ok`]);
     }
     assert.ok(audit.some((e) => e.act === 'prune' && e.by === 'api:ops' && e.result === 'refused'));
+  });
+
+  test('restore in place through the API has the CLI\'s safety: refused while the VM runs, done once it is shut off', async (t) => {
+    if (!labOrSkip(t)) return;
+    const vm = clone!.name;
+    const id = newest;
+    assert.ok(id, 'no backup (the first test failed)');
+    assert.equal(await domstate(vm), 'running');
+    const bad = await call(admin.token, 'POST', `/api/v1/vms/${vm}/restore`, { backupId: id, mode: 'in-place', network: 'keep' });
+    assert.equal(bad.status, 202);
+    const badDone = await finished(admin.token, bad.json.id);
+    assert.equal(badDone.state, 'failed');
+    assert.match(badDone.detail, /shut off|running/i);
+    assert.equal(await domstate(vm), 'running', 'the running VM was not touched');
+    await execa('virsh', ['-c', 'qemu:///system', 'destroy', '--domain', vm]);
+    const good = await call(admin.token, 'POST', `/api/v1/vms/${vm}/restore`, { backupId: id, mode: 'in-place', network: 'keep' });
+    const goodDone = await finished(admin.token, good.json.id);
+    assert.equal(goodDone.state, 'ok', goodDone.detail);
+    assert.match(goodDone.detail, new RegExp(`as ${vm} on local`));
+    assert.equal((await call(admin.token, 'POST', `/api/v1/vms/${vm}/restore`, { backupId: id, mode: 'new', network: 'none' })).json.error?.code, 'RESTORE_REFUSED', 'a new VM needs a name');
   });
 });

@@ -141,6 +141,7 @@ function verifyOf(v: unknown): { everyDays: number } | undefined {
 function windowOf(it: RawItem, diags: Diagnostic[]): WindowRules | undefined {
   const r = parseWindowRules(it.data.window, it.data.blackout);
   for (const { field, problem } of r.problems) {
+    if (!problem.message) continue; // a wrong type: the schema's diagnostic says it
     const path = [field, ...problem.path];
     diags.push(err('VMB_BAD_WINDOW', refAt(it, path), problem.message, path.map((x, i) => (typeof x === 'number' ? `[${x}]` : i ? `.${x}` : x)).join('')));
   }

@@ -28,6 +28,10 @@ describe('policy window and blackout', () => {
     ['a window without duration', '    window: { start: "12:00" }\n', /^policies\.yaml:8:13: error: window\.duration is required, e\.g\. 30h \[VMB_BAD_WINDOW\]$/],
     ['an unknown key in a window (schema)', '    window: { start: "12:00", duration: 2h, until: 14:00 }\n', /^policies\.yaml:8:45: error: policies\[1\]\.window\.until: unknown key "until" \[VMB_UNKNOWN_KEY\]$/],
     ['a range ending before it starts', '    blackout:\n      - { from: 2026-12-27, to: 2026-12-24 }\n', /^policies\.yaml:9:33: error: blackout\[0\]\.to 2026-12-24 is before its from 2026-12-27 \[VMB_BAD_WINDOW\]$/],
+    ['a blackout mixing both forms', '    blackout:\n      - { from: 2026-12-24, to: 2026-12-24, start: "01:00" }\n', /^policies\.yaml:9:9: error: blackout\[0\]: either \{ start, duration \} \(recurring\) or \{ from, to \} \(whole days\), not both \[VMB_BAD_WINDOW\]$/],
+    ['a blackout that is no mapping (the schema says it, once)', '    blackout: [7]\n', /^policies\.yaml:8:16: error: policies\[1\]\.blackout\[0\]: must be object \[VMB_SCHEMA\]$/],
+    ['a window without start', '    window: { duration: 2h }\n', /^policies\.yaml:8:13: error: window\.start is required, e\.g\. "sat 12:00" or "22:00" \[VMB_BAD_WINDOW\]$/],
+    ['a start that is a number (the schema says it, once)', '    window: { start: 1200, duration: 2h }\n', /^policies\.yaml:8:22: error: policies\[1\]\.window\.start: must be string \[VMB_SCHEMA\]$/],
     ['a date that does not exist', '    blackout:\n      - { from: 2026-02-30, to: 2026-03-02 }\n', /^policies\.yaml:9:17: error: blackout\[0\]\.from "2026-02-30": expected a calendar date YYYY-MM-DD \[VMB_BAD_WINDOW\]$/],
   ];
   for (const [what, extra, re] of bad) {

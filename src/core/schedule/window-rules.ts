@@ -31,12 +31,17 @@ export interface WindowRules {
 export const isRange = (b: Blackout): b is DateRange => 'from' in b;
 
 type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+/** `message` is empty where the JSON schema already reports the problem (a wrong type). */
 export interface RuleProblem { path: (string | number)[]; message: string }
 
 /** `sat 12:00` or `12:00` plus a duration; a window longer than its period is refused. */
 export function parseRecurring(v: unknown, what: string): { rule: RecurringWindow } | { problem: RuleProblem } {
-  const o = (v && typeof v === 'object' ? v : {}) as Obj;
-  const start = typeof o.start === 'string' ? o.start.trim().toLowerCase() : '';
+  if (!isObj(v)) return { problem: { path: [], message: '' } }; // the schema says "must be object"
+  const o = v;
+  if (o.start === undefined) return { problem: { path: ['start'], message: `${what}.start is required, e.g. "sat 12:00" or "22:00"` } };
+  if (typeof o.start !== 'string') return { problem: { path: ['start'], message: '' } }; // the schema says "must be string"
+  const start = o.start.trim().toLowerCase();
   const m = /^(?:(sun|mon|tue|wed|thu|fri|sat)[a-z]*\s+)?([01]?\d|2[0-3]):([0-5]\d)$/.exec(start);
   if (!m) return { problem: { path: ['start'], message: `${what}.start ${JSON.stringify(o.start)}: expected "HH:MM" (daily) or "<weekday> HH:MM" (weekly), e.g. "sat 12:00"` } };
   if (typeof o.duration !== 'string') return { problem: { path: ['duration'], message: `${what}.duration is required, e.g. 30h` } };
@@ -81,8 +86,13 @@ export function parseWindowRules(window: unknown, blackout: unknown): { rules?: 
     if ('problem' in r) problems.push({ field: 'window', problem: r.problem }); else rules.window = r.rule;
   }
   (Array.isArray(blackout) ? blackout : []).forEach((b: unknown, i: number) => {
-    const o = (b && typeof b === 'object' ? b : {}) as Obj;
-    const r = 'from' in o || 'to' in o ? parseRange(o, i) : parseRecurring(o, `blackout[${i}]`);
+    const o = isObj(b) ? b : {};
+    const range = 'from' in o || 'to' in o;
+    if (range && ('start' in o || 'duration' in o)) {
+      problems.push({ field: 'blackout', problem: { path: [i], message: `blackout[${i}]: either { start, duration } (recurring) or { from, to } (whole days), not both` } });
+      return;
+    }
+    const r = range ? parseRange(o, i) : parseRecurring(b, `blackout[${i}]`);
     if ('problem' in r) problems.push({ field: 'blackout', problem: 'from' in o || 'to' in o ? r.problem : { ...r.problem, path: [i, ...r.problem.path] } });
     else rules.blackouts.push(r.rule);
   });

@@ -144,6 +144,10 @@ describe('console API (real daemon)', () => {
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops as object).map((m) => `${m.toUpperCase()} ${p}`)).filter((x) => x.includes('/api/')).sort();
     assert.deepEqual(documented, ROUTES.map((x) => `${x.method} ${x.spec}`).sort(), 'the document and the route table agree');
     assert.deepEqual(Object.keys(doc.paths).filter((p) => !p.startsWith('/api/v1/')), [], 'only the API is described');
+    // Validated against the OpenAPI 3.0 specification by openapi-spec-validator (Python, on the machine image).
+    const v = await execa('python3', ['-c', 'import json,sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(sys.stdin))\nprint("valid")'], { input: JSON.stringify(doc), reject: false });
+    assert.equal(v.exitCode, 0, `openapi-spec-validator: ${v.stderr.slice(-2000)}`);
+    assert.equal(v.stdout.trim(), 'valid');
     for (const [p, ops] of Object.entries(doc.paths)) for (const [m, op] of Object.entries(ops as Record<string, any>)) {
       assert.ok(op.responses && Object.keys(op.responses).length, `${m} ${p} has responses`);
       if (m === 'post') assert.ok(op.requestBody?.content?.['application/json']?.schema?.additionalProperties === false, `${m} ${p}: the body refuses unknown fields`);

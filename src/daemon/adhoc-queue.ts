@@ -152,6 +152,9 @@ export class AdhocQueue {
     for (const a of [...this.queued]) await this.finishCancelled(a, { by: 'daemon', role: 'cli' }, 'cancelled: the daemon is stopping');
   }
 
+  /** Whether an action is running now. */
+  busy(): boolean { return [...this.runningActions()].length > 0; }
+
   /** Resolves when no action runs. */
   async idle(): Promise<void> {
     for (;;) {

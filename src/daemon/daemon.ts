@@ -87,13 +87,17 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   let seenHead: string | undefined;
   // One set of hypervisor connections per applied revision, reused by every cycle until it changes.
   let hosts: { revision: string; hosts: Hosts } | undefined;
+  let consoleParts: Awaited<ReturnType<typeof startConsole>> | undefined; // the console (API, queue), once listening
   let storageRoot: string | undefined; // settings.storage_root of the revision in force, for the storage_* metrics
   const hostsFor = async (revision: string, desired: DesiredState): Promise<Hosts> => {
     if (hosts?.revision === revision) return hosts.hosts;
     // The fleet of a newly applied revision gets its series (counters at 0) before any backup runs.
     metrics.setVms(desired.vms.map((v) => ({ name: v.name, hypervisor: v.hypervisor, ...(v.policy ? { policy: v.policy } : {}) })));
     storageRoot = desired.settings.storageRoot;
-    await hosts?.hosts.closeAll();
+    // A console action still running on the old connections keeps them until it ends.
+    const old = hosts?.hosts;
+    if (old && consoleParts?.queue.busy()) void consoleParts.queue.idle().then(() => old.closeAll());
+    else await old?.closeAll();
     hosts = { revision, hosts: new Hosts(desired) };
     return hosts.hosts;
   };
@@ -165,7 +169,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     ...(o.webhookMaxBodyBytes ? { maxBodyBytes: o.webhookMaxBodyBytes } : {}),
     log,
   });
-  const consoleParts = o.listen ? await startConsole({
+  consoleParts = o.listen ? await startConsole({
     store, stateDir: o.stateDir, log, notifier, policy, hostsFor, gates, last: () => last, scrub: defaultVault.scrub,
     ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}), ...(o.apiTokensFile ? { tokensFile: o.apiTokensFile } : {}), ...(o.apiMaxEventStreams ? { maxEventStreams: o.apiMaxEventStreams } : {}),
   }) : undefined;

@@ -47,6 +47,7 @@ async function runOne(ctx: EngineContext, a: Action, o: ExecuteOptions): Promise
   switch (a.kind) {
     case 'report':
       if (a.what === 'prune-refused') ctx.log.warn({ event: 'prune-refused', vm: a.subject, reason: a.message }, 'mass-prune guard refused prunes');
+      if (a.what === 'held') ctx.log.info({ event: 'backup-held', vm: a.subject, reason: a.message }, 'backup held (paused or outside its window)');
       return a.message;
     case 'cleanup': {
       // Under the VM's lock: an overlay seen while a backup runs is that backup's, not a leftover.

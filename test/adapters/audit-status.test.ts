@@ -4,7 +4,7 @@
 // overwritten; an unchanged month makes no commit. Real git with a bare remote.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -102,5 +102,22 @@ describe('writeStatus appendOnly', () => {
     assert.equal(await bare('show', 'main:status/audit/2026-12.jsonl'), forged.trimEnd(), 'not overwritten');
     assert.equal(await bare('show', 'main:status/summary.yaml'), 'runs: 2');
     assert.equal(await bare('show', 'main:status/audit/2027-01.jsonl'), one.trimEnd(), 'other months are still written');
+  });
+
+  test('edited in git while a status commit waited for the remote: the edited copy is kept, not replayed over', async () => {
+    await writeStatus(repoDir, summary, [], MSG, {}, { appendOnly: new Map([['status/audit/2026-12.jsonl', one]]) });
+    await rename(r.bare, `${r.bare}.away`);
+    const local = await writeStatus(repoDir, summary, [], MSG, {}, { appendOnly: new Map([['status/audit/2026-12.jsonl', two]]) }).finally(() => rename(`${r.bare}.away`, r.bare));
+    assert.equal(local.pending, 1);
+    await r.git('pull', '-q', '--rebase', 'origin', 'main');
+    const forged = '{"at":"2026-12-03T10:00:00.000Z","forged":true}\n';
+    await writeFile(join(r.work, 'status/audit/2026-12.jsonl'), forged);
+    await r.git('commit', '-qam', 'human: rewrite the audit');
+    await r.git('push', '-q', 'origin', 'main');
+    const w = await writeStatus(repoDir, new Map([['status/summary.yaml', 'runs: 2\n']]), [], MSG, {}, { appendOnly: new Map([['status/audit/2026-12.jsonl', three]]) });
+    assert.equal(w.pushed, true, w.error);
+    assert.deepEqual(w.diverged, ['status/audit/2026-12.jsonl']);
+    assert.equal(await bare('show', 'main:status/audit/2026-12.jsonl'), forged.trimEnd(), 'the copy on the remote is what the human left');
+    assert.equal(await bare('show', 'main:status/summary.yaml'), 'runs: 2');
   });
 });

@@ -114,12 +114,29 @@ async function writeFiles(wt: string, files: Map<string, string>, deletions: str
   for (const rel of deletions) await rm(await safeTarget(wt, rel), { force: true });
 }
 
-/** appendOnly files: written only over a prefix of themselves; returns the ones kept because they diverged. */
-async function writeAppendOnly(wt: string, files: Map<string, string>): Promise<string[]> {
+/** A file's bytes at `ref` (exactly, no newline trimmed), or undefined when it has none. */
+async function blobAt(wt: string, ref: string, rel: string): Promise<Uint8Array | undefined> {
+  const r = await execa('git', ['-C', wt, 'cat-file', 'blob', `${ref}:${rel}`], { reject: false, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore' });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+/**
+ * appendOnly files: written only over a prefix of themselves; returns the ones kept because they
+ * diverged. With unpushed status commits (`origin` given), the remote's copy is checked too: a
+ * replayed bot commit must not carry the file over an edit made meanwhile, which is put back.
+ */
+async function writeAppendOnly(wt: string, files: Map<string, string>, origin?: string): Promise<string[]> {
   const diverged: string[] = [];
   for (const [rel, content] of files) {
     const target = await safeTarget(wt, rel);
     const next = Buffer.from(content);
+    const remote = origin ? await blobAt(wt, origin, rel) : undefined;
+    if (remote && appendOnlyCheck(remote, next) === 'diverged') {
+      diverged.push(rel);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, remote);
+      continue;
+    }
     const check = appendOnlyCheck(await readFile(target).catch(() => undefined), next);
     if (check === 'diverged') diverged.push(rel);
     if (check !== 'write') continue;
@@ -174,7 +191,9 @@ export async function writeStatus(
   for (let attempt = 1; ; attempt++) {
     if (!fetchError) await rebaseOnto(git, origin, bot.email);
     await writeFiles(wt, fileMap, deletions);
-    const diverged = await writeAppendOnly(wt, appendOnly);
+    // Only with unpushed status commits can the checkout's copy differ from the remote's.
+    const unpushed = !fetchError && appendOnly.size > 0 && (await aheadOf(git, origin)) > 0;
+    const diverged = await writeAppendOnly(wt, appendOnly, unpushed ? origin : undefined);
     committed = (await commitIfChanged(git, statusPath, message)) || committed;
     const head = (await git(['rev-parse', 'HEAD'])).out;
     const pending = await aheadOf(git, origin);

@@ -342,6 +342,17 @@ describe('console API (real daemon)', () => {
     assert.match(d!.logs(), /"msg":"api request"/);
   });
 
+  test('no tokens file: every API request gets 401 (openapi.json still answers)', async () => {
+    const x = await startDaemon(repo!.bare, join(root, 'state-notokens'));
+    try {
+      await waitFor('listening', async () => (await fetch(`${x.url}/healthz`)).status === 200, 30_000, 100);
+      const r = await fetch(`${x.url}/api/v1/fleet`, { headers: { authorization: `Bearer ${tokens.admin}` } });
+      assert.equal(r.status, 401);
+      assert.equal((await fetch(`${x.url}/api/v1/openapi.json`)).status, 200);
+      assert.match(x.logs(), /no tokens file/);
+    } finally { await x.stop(); }
+  });
+
   test('a world-readable tokens file or a symlink: the daemon refuses to start', async () => {
     const loose = join(root, 'loose-tokens');
     await writeFile(loose, await readFile(tokensFile, 'utf8'));

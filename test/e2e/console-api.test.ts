@@ -327,6 +327,10 @@ describe('console API (real daemon)', () => {
     const r = await fetch(`${d!.url}/`, { redirect: 'manual' });
     assert.equal(r.status, 302);
     assert.equal(r.headers.get('location'), '/ui/');
+    // The web pages are registered on the same app (src/adapters/console/web/routes.ts): the login form answers.
+    const login = await fetch(`${d!.url}/ui/login`, { redirect: 'manual' });
+    assert.equal(login.status, 200, await login.text());
+    assert.match(login.headers.get('content-type') ?? '', /text\/html/);
   });
 
   test('tokens never appear in the daemon\'s log, state.json or the audit files; each request is logged once without headers', async () => {

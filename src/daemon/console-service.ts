@@ -15,7 +15,7 @@ import type { InForce } from './adhoc-run.js';
 import type { AdhocQueue } from './adhoc-queue.js';
 import { readDaemonState } from './daemon-state.js';
 
-export interface LastReconcile { summary: FleetSummary; statuses: VmStatus[]; hosts?: Record<string, boolean> }
+export interface LastReconcile { summary: FleetSummary; statuses: VmStatus[]; hosts?: Record<string, boolean>; /** settings.time_zone of the applied revision */ timeZone?: string }
 
 export interface ConsoleServiceDeps {
   store: StateStore;

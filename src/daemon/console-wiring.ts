@@ -60,7 +60,7 @@ export async function startConsole(w: ConsoleWiring): Promise<{ app: FastifyInst
     onForbidden: (p, act, vm, need) => service.forbidden(p, act, vm, need),
     extra: async (a) => {
       try {
-        await webRoutes(a, { service, authenticate, templatesDir: TEMPLATES_DIR, onLogin: async (p) => { await audit.append({ at: now().toISOString(), by: `api:${p.name}`, role: p.role, act: 'login', result: 'ok' }); } });
+        await webRoutes(a, { service, authenticate, templatesDir: TEMPLATES_DIR, timeZone: () => w.last()?.timeZone, onLogin: async (p) => { await audit.append({ at: now().toISOString(), by: `api:${p.name}`, role: p.role, act: 'login', result: 'ok' }); } });
       } catch (e) { w.log.error({ err: w.scrub((e as Error).message) }, 'console web pages not registered'); }
       if (!a.hasRoute({ method: 'GET', url: '/' })) a.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/', 302));
     },

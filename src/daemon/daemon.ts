@@ -80,7 +80,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const policy = new GitPolicySource(join(o.stateDir, 'repo'));
   let stopping = false;
   let firstDone = false;
-  let last: { summary: FleetSummary; statuses: VmStatus[]; hosts?: Record<string, boolean> } | undefined;
+  let last: { summary: FleetSummary; statuses: VmStatus[]; hosts?: Record<string, boolean>; timeZone?: string } | undefined;
   // One set of concurrency slots for the plan and the console's ad-hoc queue.
   const gates = new Gates();
   let digest: { key: string; timer: DigestSchedule } | undefined;
@@ -127,7 +127,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
       onceFailed = r.errors.length > 0 || r.results.some((x) => !x.ok) || !r.appliedRevision;
       if (r.skipped) return;
       if (r.summary && r.statuses) {
-        last = { summary: r.summary, statuses: r.statuses, ...(r.hosts ? { hosts: r.hosts } : {}) };
+        last = { summary: r.summary, statuses: r.statuses, ...(r.hosts ? { hosts: r.hosts } : {}), ...(r.timeZone ? { timeZone: r.timeZone } : {}) };
         await recordStorageSample(store, last, new Date().toISOString().slice(0, 10)).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'storage sample not recorded'));
       }
       if (r.statuses) metrics.observeFleet(r.statuses, r.hosts);

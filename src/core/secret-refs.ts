@@ -21,7 +21,7 @@ export function reservedReason(ref: SecretRef): string | undefined {
     return undefined;
   }
   const n = ref.credential;
-  if (/^vmbackup-/i.test(n) || n === 'webhook-hmac-secret') return 'it is a credential of the daemon itself';
+  if (/^vmbackup-/i.test(n) || n === 'webhook-hmac-secret' || n === 'console-tokens') return 'it is a credential of the daemon itself';
   if (n.startsWith('.') || n.includes('..') || n.includes('/')) return 'a credential is a file name in $CREDENTIALS_DIRECTORY, not a path';
   return undefined;
 }

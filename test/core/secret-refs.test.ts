@@ -57,4 +57,15 @@ describe('secret references bound to their purpose', () => {
     assert.match(got.join('\n'), /env CREDENTIALS_DIRECTORY may not be referenced/);
     assert.match(got.join('\n'), /credential vmbackup-ssh-key may not be referenced/);
   });
+
+  it('the console API tokens credential (console-tokens) is the daemon\'s own too', () => {
+    const r = load([
+      '  notifications:',
+      '    webhook:',
+      '      url: { credential: console-tokens }',
+    ].join('\n'));
+    const got = codes(r, 'VMB_SECRET_RESERVED');
+    assert.equal(got.length, 1, got.join('\n'));
+    assert.match(got[0]!, /settings\.notifications\.webhook\.url: credential console-tokens may not be referenced by the repository: it is a credential of the daemon itself/);
+  });
 });

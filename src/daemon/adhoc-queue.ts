@@ -111,7 +111,7 @@ export class AdhocQueue {
   }
 
   private async work(a: QueuedAction, who: { by: string; role: AuditEntry['role'] }): Promise<void> {
-    const release = await this.d.gates.take(a.hypervisor);
+    const release = await this.d.gates.take(a.hypervisor, a.restore?.hypervisor); // a restore onto another host takes its slot too
     try {
       if (a.state !== 'queued') return; // cancelled while it waited for a slot
       const i = this.queued.indexOf(a);

@@ -42,11 +42,14 @@ export class Gates {
     if (!g) { g = new Gate(this.maxPerHost); this.perHost.set(hv, g); }
     return g;
   }
-  /** `hv`'s slot, then a global one (in that order: a job waiting for its busy host holds no
-   *  global slot that a job for another host could use); the returned function gives both back. */
-  async take(hv: string | undefined): Promise<() => void> {
-    const releaseHost = hv ? await this.host(hv).take() : () => undefined;
-    const releaseGlobal = await this.global.take();
-    return () => { releaseGlobal(); releaseHost(); };
+  /** `hv`'s slot (and `target`'s, for a restore onto another host), then a global one (in that
+   *  order: a job waiting for its busy host holds no global slot that a job for another host could
+   *  use; hosts in name order, so two crossing restores never deadlock); the returned function gives all back. */
+  async take(hv: string | undefined, target?: string): Promise<() => void> {
+    const hosts = [...new Set([hv, target].filter((h): h is string => !!h))].sort();
+    const releases: (() => void)[] = [];
+    for (const h of hosts) releases.push(await this.host(h).take());
+    releases.push(await this.global.take());
+    return () => { for (const r of [...releases].reverse()) r(); };
   }
 }

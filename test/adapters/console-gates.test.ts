@@ -45,3 +45,24 @@ test('raising the limit (a newly applied revision) lets waiters in at once; lowe
   (await q)();
   assert.equal(third, true);
 });
+
+test('a restore to another hypervisor takes that host\'s slot too (both hosts, one global slot), so a backup there waits', async () => {
+  const g = new Gates(3, 1);
+  const order: string[] = [];
+  const restore = await g.take('hv1', 'hv2'); // restore of an hv1 VM onto hv2
+  const backupHv2 = g.take('hv2').then((r) => { order.push('backup:hv2'); return r; });
+  const backupHv1 = g.take('hv1').then((r) => { order.push('backup:hv1'); return r; });
+  await tick();
+  assert.deepEqual(order, [], 'both hosts are held by the restore');
+  restore();
+  (await backupHv2)();
+  (await backupHv1)();
+  assert.deepEqual(order.sort(), ['backup:hv1', 'backup:hv2']);
+  // Two restores crossing hosts (hv1→hv2, hv2→hv1) never deadlock: hosts are taken in name order.
+  const x = g.take('hv1', 'hv2');
+  const y = g.take('hv2', 'hv1');
+  (await x)();
+  (await y)();
+  // The same host twice is one slot.
+  (await g.take('hv3', 'hv3'))();
+});

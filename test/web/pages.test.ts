@@ -212,3 +212,21 @@ test('sessions expire after their lifetime, the store is capped (oldest out), an
   assert.equal((await get(app, '/ui/', cookie)).statusCode, 303, 'after 12 h: back to the login form');
   await app.close();
 });
+
+test('an unknown /ui path gets a small HTML 404 page with the CSP headers, not fastify\'s JSON (signed in or not)', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-viewer');
+  for (const url of ['/ui/nope', '/ui/vms/web1/nope/deeper', '/ui/vms']) {
+    const r = await get(app, url, cookie);
+    assert.equal(r.statusCode, 404, `${url}: ${r.body}`);
+    assert.match(String(r.headers['content-type']), /^text\/html/, url);
+    assert.equal(r.headers['content-security-policy'], CSP, url);
+    assert.equal(r.headers['x-content-type-options'], 'nosniff', url);
+    assert.match(r.body, /<h1>[^<]*404|Not found/i, url);
+    assert.doesNotMatch(r.body, /"statusCode"|"error":/, url);
+  }
+  const anon = await get(app, '/ui/nope');
+  assert.ok(anon.statusCode === 303 || anon.statusCode === 404, String(anon.statusCode));
+  assert.doesNotMatch(anon.body, /"statusCode"/);
+  await app.close();
+});

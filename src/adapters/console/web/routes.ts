@@ -84,6 +84,10 @@ export async function webRoutes(app: FastifyInstance, o: WebOptions): Promise<vo
       return reply.code(303).header('location', '/ui/login').send();
     });
 
+    // Unknown /ui paths: the small HTML error page with the CSP headers (the API keeps its JSON 404).
+    await ui.register(async (under) => {
+      under.setNotFoundHandler((req, reply) => ctx.fail(reply, 404, 'No such page.', sessions.get(req.cookies[SESSION_COOKIE])));
+    }, { prefix: '/ui' });
     pageRoutes(ui, ctx);
     actRoutes(ui, ctx);
     restoreRoutes(ui, ctx);

@@ -7,6 +7,7 @@ import { LockedError } from '../adapters/lock.js';
 import type { AuditLog } from '../adapters/store/audit-log.js';
 import type { AuditEntry } from '../core/audit/entry.js';
 import type { AdhocRequest, Principal, ProgressEvent, QueuedAction, SubmitResult } from '../ports/console.js';
+import { holderText, VmBusyError } from './adhoc-prune.js';
 import { runAdhoc, type InForce, type RunDeps } from './adhoc-run.js';
 import type { Gates } from './gates.js';
 
@@ -21,6 +22,10 @@ export interface QueueDeps extends RunDeps {
   inForce: () => Promise<InForce | undefined>;
   /** Checks a request against the applied policy before it is queued (VM known, point exists, restore options sane). */
   check?: (req: AdhocRequest, f: InForce) => Promise<{ status: 400 | 404 | 409; code: string; message: string } | undefined>;
+  /** Once per action when it ends (ok, failed, cancelled) or is refused; never for accepted (the metrics). */
+  onEnd?: (kind: string, result: 'ok' | 'failed' | 'cancelled' | 'refused') => void;
+  /** How long a busy VM's action waits before it tries the lock again (default 3 s). */
+  lockRetryMs?: number;
 }
 
 type Refusal = Extract<SubmitResult, { ok: false }>;
@@ -30,6 +35,8 @@ export class AdhocQueue {
   private readonly running = new Map<string, Promise<void>>();
   private readonly finished: QueuedAction[] = [];
   private readonly listeners = new Set<(ev: ProgressEvent) => void>();
+  /** Actions waiting for a busy VM's lock: the function wakes (and ends) the wait. */
+  private readonly waiting = new Map<string, () => void>();
   private stopped = false;
   constructor(private readonly d: QueueDeps) {}
 
@@ -62,6 +69,7 @@ export class AdhocQueue {
     const base = { kind: req.kind, vm: req.vm, id, ...(req.backupId ? { backupId: req.backupId } : {}) };
     const refuse = async (r: Omit<Refusal, 'ok'>, revision = ''): Promise<Refusal> => {
       await this.audit({ ...base, revision }, who, 'refused', `${r.code}: ${r.message}`);
+      this.ended(req.kind, 'refused');
       return { ok: false, ...r };
     };
     if (this.stopped) return refuse({ status: 503, code: 'QUEUE_STOPPING', message: 'the daemon is stopping; nothing new is queued' });
@@ -86,6 +94,12 @@ export class AdhocQueue {
     const who = { by: `api:${p.name}`, role: p.role };
     const a = this.find(id);
     if (!a) return { ok: false, status: 404, code: 'ACTION_NOT_FOUND', message: `no action ${id}` };
+    const waiting = this.waiting.get(a.id);
+    if (a.state === 'running' && waiting) { // waiting for a busy VM's lock: nothing has started
+      await this.finishCancelled(a, who, `cancelled by ${who.by} while waiting for the VM's lock`);
+      waiting();
+      return { ok: true, action: { ...a } };
+    }
     if (a.state !== 'queued') {
       await this.d.audit.append({ at: this.d.now().toISOString(), by: who.by, role: who.role, act: 'cancel', vm: a.vm, action_id: a.id, result: 'refused', detail: `the action is ${a.state}`, revision: a.revision });
       return { ok: false, status: 409, code: 'ACTION_NOT_QUEUED', message: `action ${id} is ${a.state}; only a queued action can be cancelled` };
@@ -100,7 +114,21 @@ export class AdhocQueue {
     Object.assign(a, { state: 'cancelled', finishedAt: this.d.now().toISOString(), detail: why });
     await this.d.audit.append({ at: a.finishedAt!, by: who.by, role: who.role, act: 'cancel', vm: a.vm, action_id: a.id, result: 'ok', detail: why, revision: a.revision });
     await this.audit(a, who, 'cancelled', why);
+    this.ended(a.kind, 'cancelled');
     this.retire(a);
+  }
+
+  private ended(kind: string, result: 'ok' | 'failed' | 'cancelled' | 'refused'): void {
+    try { this.d.onEnd?.(kind, result); } catch { /* metrics never stop the queue */ }
+  }
+
+  /** Waits `lockRetryMs`, or less when woken (cancel, stop). The action stays in `waiting` (cancellable)
+   *  until its next try has its slots again (attempt). */
+  private pause(a: QueuedAction): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => resolve(), this.d.lockRetryMs ?? 3_000);
+      this.waiting.set(a.id, () => { clearTimeout(t); resolve(); });
+    });
   }
 
   private retire(a: QueuedAction): void {
@@ -110,14 +138,38 @@ export class AdhocQueue {
     this.emit(a);
   }
 
+  /** Runs `a` when the slots allow; while its VM is locked by another job it waits in phase `lock`
+   *  ("waiting for …") with its slots given back, and tries again every few seconds until it gets
+   *  the lock, is cancelled, or the daemon stops. */
   private async work(a: QueuedAction, who: { by: string; role: AuditEntry['role'] }): Promise<void> {
-    const release = await this.d.gates.take(a.hypervisor, a.restore?.hypervisor); // a restore onto another host takes its slot too
     try {
-      if (a.state !== 'queued') return; // cancelled while it waited for a slot
-      const i = this.queued.indexOf(a);
-      if (i >= 0) this.queued.splice(i, 1);
-      Object.assign(a, { state: 'running', phase: 'lock', startedAt: this.d.now().toISOString() });
-      this.emit(a);
+      for (;;) {
+        const busy = await this.attempt(a, who);
+        if (busy === undefined) return;
+        if (a.state !== 'running') return; // cancelled meanwhile
+        Object.assign(a, { phase: 'lock', detail: this.d.scrub(`waiting for ${busy}`) });
+        delete a.percent;
+        this.emit(a);
+        this.d.log.info({ action: a.id, kind: a.kind, vm: a.vm, holder: busy }, 'ad-hoc action waits for the VM\'s lock');
+        await this.pause(a);
+        if (a.state !== 'running') return; // cancelled while it waited
+        if (this.stopped) { await this.finishCancelled(a, { by: 'daemon', role: 'cli' }, 'cancelled: the daemon is stopping (it was waiting for the VM\'s lock)'); return; }
+      }
+    } finally { this.running.delete(a.id); }
+  }
+
+  /** One try under the concurrency slots: undefined when the action ended, else who holds the VM's lock. */
+  private async attempt(a: QueuedAction, who: { by: string; role: AuditEntry['role'] }): Promise<string | undefined> {
+    const release = await this.d.gates.take(a.hypervisor, a.restore?.hypervisor); // a restore onto another host takes its slot too
+    this.waiting.delete(a.id);
+    try {
+      if (a.state === 'cancelled') return undefined; // cancelled while it waited for a slot
+      if (a.state === 'queued') {
+        const i = this.queued.indexOf(a);
+        if (i >= 0) this.queued.splice(i, 1);
+        Object.assign(a, { state: 'running', phase: 'lock', startedAt: this.d.now().toISOString() });
+        this.emit(a);
+      }
       let out;
       try {
         // The policy of the revision applied now (it may have moved on since the request).
@@ -131,6 +183,8 @@ export class AdhocQueue {
           this.emit(a);
         });
       } catch (e) {
+        if (e instanceof LockedError && !this.stopped) return holderText(e);
+        if (e instanceof VmBusyError && !this.stopped) return e.holder;
         out = { ok: false, detail: e instanceof LockedError ? `busy: ${e.message}` : (e as Error).message };
       }
       Object.assign(a, { state: out.ok ? 'ok' : 'failed', phase: out.ok ? 'done' : a.phase, finishedAt: this.d.now().toISOString(), detail: this.d.scrub(out.detail) });
@@ -138,11 +192,12 @@ export class AdhocQueue {
       if ('runId' in out && out.runId) a.runId = out.runId;
       if ('backupId' in out && out.backupId) a.backupId = out.backupId;
       await this.audit(a, who, out.ok ? 'ok' : 'failed', out.detail).catch((e: unknown) => this.d.log.error({ err: (e as Error).message, action: a.id }, 'audit append failed'));
+      this.ended(a.kind, out.ok ? 'ok' : 'failed');
       this.d.log[out.ok ? 'info' : 'error']({ action: a.id, kind: a.kind, vm: a.vm, state: a.state, detail: a.detail }, 'ad-hoc action finished');
       this.retire(a);
+      return undefined;
     } finally {
       release();
-      this.running.delete(a.id);
     }
   }
 
@@ -150,6 +205,11 @@ export class AdhocQueue {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const a of [...this.queued]) await this.finishCancelled(a, { by: 'daemon', role: 'cli' }, 'cancelled: the daemon is stopping');
+    for (const [id, wake] of [...this.waiting]) {
+      const a = this.live.get(id);
+      if (a?.state === 'running') await this.finishCancelled(a, { by: 'daemon', role: 'cli' }, 'cancelled: the daemon is stopping (it was waiting for the VM\'s lock)');
+      wake();
+    }
   }
 
   /** Whether an action is running now. */

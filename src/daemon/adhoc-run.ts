@@ -12,11 +12,11 @@ import { backupVm } from '../engine/backup.js';
 import { findVm, type EngineContext, type Notifier } from '../engine/context.js';
 import type { Hosts } from '../engine/hosts.js';
 import { latestGoodBackup } from '../engine/latest-backup.js';
-import { prunePoint } from '../engine/prune.js';
 import { restoreVm } from '../engine/restore.js';
 import { testRestore } from '../engine/test-restore.js';
 import { verifyVm } from '../engine/verify.js';
 import { baculaBackup } from './execute.js';
+import { pruneByRetention } from './adhoc-prune.js';
 
 export interface InForce { revision: string; desired: DesiredState; hosts: Hosts }
 
@@ -60,10 +60,11 @@ export async function runAdhoc(d: RunDeps, f: InForce, a: QueuedAction, phase: (
       return { ok: run.status === 'ok', detail: run.status === 'ok' ? `test-restored ${evidence.backup_id}: ${evidence.result}` : run.error ?? 'test restore failed', runId: run.id, backupId: evidence.backup_id };
     }
     case 'prune': {
-      // The guarded delete (engine/prune.ts): under the VM's lock, never the newest verified-good point.
-      const id = await prunePoint(ctx, { name: vm.name, hypervisor: vm.hypervisor }, a.backupId!);
+      // The VM's retention now, as `vmbackup prune <vm>` (adhoc-prune.ts): never a point named by the request.
+      phase('pre-checks');
+      const r = await pruneByRetention(ctx, vm);
       phase('publish');
-      return { ok: true, detail: `pruned ${id}`, backupId: id };
+      return { ok: r.ok, detail: r.detail };
     }
     case 'restore': {
       const r = a.restore!;

@@ -26,6 +26,8 @@ export interface ConsoleServiceDeps {
   log: Logger;
   last: () => LastReconcile | undefined;
   inForce: () => Promise<InForce | undefined>;
+  /** An ad-hoc act refused by role (403), for the metrics (vmbackup_adhoc_actions_total result="refused"). */
+  onEnd?: (kind: string, result: 'refused') => void;
 }
 
 const VM_RUNS = 50;
@@ -41,7 +43,7 @@ export async function checkAdhoc(req: AdhocRequest, f: InForce): Promise<{ statu
     if (r.mode === 'in-place' && r.name && r.name !== vm.name) return { status: 400, code: 'RESTORE_REFUSED', message: 'an in-place restore keeps the VM\'s name; use mode new for another name' };
     if (r.hypervisor && !f.desired.hypervisors.some((h) => h.name === r.hypervisor)) return { status: 400, code: 'RESTORE_REFUSED', message: `hypervisor ${r.hypervisor} is not in the applied policy` };
   }
-  if (req.kind === 'prune' && !req.backupId) return { status: 400, code: 'PRUNE_REFUSED', message: 'name the restore point to prune (backupId)' };
+  if (req.kind === 'prune' && req.backupId) return { status: 400, code: 'PRUNE_REFUSED', message: 'prune runs the VM\'s retention; it does not take a restore point' };
   if (req.backupId) {
     const list = await new BackupStore(f.desired.settings.storageRoot).list(vm.hypervisor, vm.name);
     if (!list.some((b) => b.id === req.backupId)) return { status: 404, code: 'BACKUP_NOT_FOUND', message: `${vm.name} has no restore point ${req.backupId}` };
@@ -123,6 +125,7 @@ export class DaemonConsoleService implements ConsoleService {
     const rev = readDaemonState(this.d.store).lastAppliedRevision;
     const known = ['backup', 'verify', 'test-restore', 'prune', 'restore', 'cancel', 'pause', 'resume'];
     if (!known.includes(act)) return;
+    if (['backup', 'verify', 'test-restore', 'prune', 'restore'].includes(act)) this.d.onEnd?.(act, 'refused');
     await this.d.audit.append({ at: this.nowIso(), by: `api:${p.name}`, role: p.role, act: act as AuditEntry['act'], ...(vm ? { vm } : {}), result: 'refused', detail: `API_FORBIDDEN: needs the ${need} role`, ...(rev ? { revision: rev } : {}) });
   }
 

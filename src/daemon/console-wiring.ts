@@ -35,15 +35,36 @@ export interface ConsoleWiring {
   /** The tokens file (hashes); absent: every API request but openapi.json gets 401. */
   tokensFile?: string;
   maxEventStreams?: number;
+  /** Once per ad-hoc action when it ends or is refused (MetricsRegistry.recordAdhoc). */
+  recordAdhoc?: (kind: string, result: string) => void;
+}
+
+export interface ConsoleParts {
+  app: FastifyInstance;
+  queue: AdhocQueue;
+  service: DaemonConsoleService;
+  /** SIGHUP: reads the tokens file again; a bad file keeps the tokens in force (and says so in the log). */
+  reloadTokens: () => void;
 }
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
 
-export async function startConsole(w: ConsoleWiring): Promise<{ app: FastifyInstance; queue: AdhocQueue; service: DaemonConsoleService }> {
+export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
   const tokens = w.tokensFile ? loadTokenFile(w.tokensFile) : [];
   if (!w.tokensFile) w.log.warn('console API: no tokens file (--api-tokens or the credential console-tokens); every API request gets 401');
   else w.log.info({ tokens: tokens.length }, 'console API tokens loaded');
-  const authenticate = authenticator(tokens);
+  let current = authenticator(tokens);
+  const authenticate = (token: string): ReturnType<typeof current> => current(token);
+  const reloadTokens = (): void => {
+    if (!w.tokensFile) return;
+    try {
+      const fresh = loadTokenFile(w.tokensFile);
+      current = authenticator(fresh);
+      w.log.info({ tokens: fresh.length }, 'console API tokens reloaded (SIGHUP)');
+    } catch (e) {
+      w.log.error({ err: w.scrub((e as Error).message) }, 'console API tokens file not reloaded; the tokens in force are kept');
+    }
+  };
   const audit = new AuditLog(w.stateDir, w.scrub);
   const now = (): Date => new Date();
   const inForce = async (): Promise<InForce | undefined> => {
@@ -53,8 +74,8 @@ export async function startConsole(w: ConsoleWiring): Promise<{ app: FastifyInst
     if (!snap.load.ok) return undefined;
     return { revision, desired: snap.load.desired, hosts: await w.hostsFor(revision, snap.load.desired) };
   };
-  const queue = new AdhocQueue({ store: w.store, stateDir: w.stateDir, log: w.log, now, notifier: w.notifier, ...(w.bconsole ? { bconsole: w.bconsole } : {}), gates: w.gates, audit, scrub: w.scrub, inForce, check: checkAdhoc });
-  const service = new DaemonConsoleService({ store: w.store, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce });
+  const queue = new AdhocQueue({ store: w.store, stateDir: w.stateDir, log: w.log, now, notifier: w.notifier, ...(w.bconsole ? { bconsole: w.bconsole } : {}), gates: w.gates, audit, scrub: w.scrub, inForce, check: checkAdhoc, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
+  const service = new DaemonConsoleService({ store: w.store, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
   const app = await buildConsoleApp({
     service, authenticate, log: w.log, scrub: w.scrub, ...(w.maxEventStreams ? { maxEventStreams: w.maxEventStreams } : {}),
     onForbidden: (p, act, vm, need) => service.forbidden(p, act, vm, need),
@@ -65,7 +86,7 @@ export async function startConsole(w: ConsoleWiring): Promise<{ app: FastifyInst
       if (!a.hasRoute({ method: 'GET', url: '/' })) a.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/', 302));
     },
   });
-  return { app, queue, service };
+  return { app, queue, service, reloadTokens };
 }
 
 /** After each reconcile: today's storage sample (state key storage_samples, one per day, capped). */

@@ -170,7 +170,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
     log,
   });
   consoleParts = o.listen ? await startConsole({
-    store, stateDir: o.stateDir, log, notifier, policy, hostsFor, gates, last: () => last, scrub: defaultVault.scrub,
+    store, stateDir: o.stateDir, log, notifier, policy, hostsFor, gates, last: () => last, scrub: defaultVault.scrub, recordAdhoc: (k, r) => metrics.recordAdhoc(k, r),
     ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}), ...(o.apiTokensFile ? { tokensFile: o.apiTokensFile } : {}), ...(o.apiMaxEventStreams ? { maxEventStreams: o.apiMaxEventStreams } : {}),
   }) : undefined;
   const server = o.listen ? await listen(consoleParts ? combineListeners(app, consoleParts.app) : app, o.listen) : undefined;
@@ -181,7 +181,7 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   const watcher = refs ? watch(refs, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 50 } }) : undefined;
   watcher?.on('all', () => { void co.request('local change'); });
   const stopWatchdog = sd.startWatchdog();
-  process.on('SIGHUP', () => { void sd.reloading(); void co.request('SIGHUP').then(() => sd.ready()); });
+  process.on('SIGHUP', () => { consoleParts?.reloadTokens(); void sd.reloading(); void co.request('SIGHUP').then(() => sd.ready()); });
   // Signal handlers go in before the first reconcile, so a stop during it is graceful too.
   const stopped = new Promise<number>((resolve) => {
     const stop = async (sig: string): Promise<void> => {

@@ -35,7 +35,7 @@ export interface RestoreRequest {
 export interface AdhocRequest {
   kind: AdhocKind;
   vm: string;
-  /** verify / test-restore / prune / restore: which point; verify/test-restore default to the newest good one. */
+  /** verify / test-restore / restore: which point; verify/test-restore default to the newest good one. Prune takes none: it runs the VM's retention. */
   backupId?: string;
   restore?: RestoreRequest;
 }

@@ -1,7 +1,7 @@
 // The console API on the lab, against the real daemon: an operator's ad-hoc backup of a scratch
-// VM really runs (SSE phases in order to `done`), is verified through the API, an admin prunes an
-// older point (the newest verified one is refused by the guarded delete) and restores the newest
-// as a new VM with no network; every act is in the audit trail with the same action id.
+// VM really runs (SSE phases in order to `done`), is verified through the API, an admin runs the
+// VM's retention (keep_last 1: the older point goes, with its reason; the newest verified one
+// stays) and restores the newest as a new VM with no network; every act is in the audit trail.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { labPolicy } from '../lab/policy-repo.js';
 import type { Lab } from '../lab/lab.js';
 import { mintToken } from '../../src/adapters/console/auth.js';
 import { tokenLine } from '../../src/core/console/tokens.js';
+import { BackupStore } from '../../src/adapters/storage/backup-store.js';
 
 const ORDER = ['queued', 'lock', 'pre-checks', 'snapshot', 'copying', 'commit', 'verify', 'publish', 'done'];
 
@@ -67,7 +68,7 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
     env = await labEnv(lab, { isolate: true });
     clone = await cloneNoos(lab, 'h2api');
     const policy = labPolicy(lab, { controlDir: join(env.root, 'ssh'), storageRoot: env.storageDir, remoteStorageRoot: join(lab.storage.remoteDir, env.storageDir.slice(lab.storage.dir.length + 1)) });
-    policy.vms = [clone.policy({ schedule: 'weekly', retention: { keep_last: 5 } })];
+    policy.vms = [clone.policy({ schedule: 'weekly', retention: { keep_last: 1 } })]; // the daemon polls hourly: the older point waits for the admin's prune
     const src = join(env.root, 'seed');
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'lab.yaml'), stringify(policy));
@@ -115,17 +116,22 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
     assert.equal(v.status, 202);
     assert.equal((await finished(op.token, v.json.id)).state, 'ok');
 
-    // Prune (admin): the older point goes; the newest verified one is refused by the guarded delete.
-    const points = (await call(op.token, 'GET', `/api/v1/vms/${vm}`)).json.status.restore_points as { id: string }[];
-    const older = points.map((p) => p.id).filter((x) => x !== done.backupId)[0]!;
+    // Prune (admin) is the VM's retention now (keep_last 1): the older point goes with its reason,
+    // the newest verified one stays; a point cannot be named.
+    const ids = async () => (await new BackupStore(env!.storageDir).list(clone!.host, vm)).map((p) => p.id).sort(); // storage itself (the status waits for the next reconcile)
+    const older = (await ids()).filter((x) => x !== done.backupId)[0]!;
     assert.ok(older);
-    assert.equal((await call(op.token, 'POST', `/api/v1/vms/${vm}/prune`, { backupId: older })).status, 403, 'prune needs admin');
-    const pr = await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, { backupId: older });
-    assert.equal(pr.status, 202);
-    assert.equal((await finished(admin.token, pr.json.id)).state, 'ok');
-    const last = await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, { backupId: done.backupId });
-    const lastDone = await finished(admin.token, last.json.id);
-    assert.equal(lastDone.state, 'failed', 'never the newest verified point');
+    assert.equal((await call(op.token, 'POST', `/api/v1/vms/${vm}/prune`, {})).status, 403, 'prune needs admin');
+    assert.equal((await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, { backupId: older })).status, 400, 'no point is named');
+    const pr = await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, {});
+    assert.equal(pr.status, 202, JSON.stringify(pr.json));
+    const prDone = await finished(admin.token, pr.json.id);
+    assert.equal(prDone.state, 'ok', prDone.detail);
+    assert.match(prDone.detail, new RegExp(`^pruned 1 of 2: ${older} \\(no keep rule matched\\)$`));
+    assert.deepEqual(await ids(), [done.backupId]);
+    const again = await finished(admin.token, (await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, {})).json.id);
+    assert.equal(again.state, 'ok');
+    assert.match(again.detail, /^nothing to prune \(1 restore point, all kept by retention\)$/, 'never the last verified point');
 
     // Restore as a new VM with no network (admin): the same engine path as `vmbackup restore --as`.
     const rs = await call(admin.token, 'POST', `/api/v1/vms/${vm}/restore`, { backupId: done.backupId, mode: 'new', name: copy, network: 'none' });

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
 import { CLI } from '../helpers/paths.js';
+import { acquireLock } from '../../src/adapters/lock.js';
 
 type Role = 'viewer' | 'operator' | 'admin';
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -35,7 +36,7 @@ const ROUTES: { method: 'GET' | 'POST'; spec: string; path: string; body?: unkno
   { method: 'POST', spec: '/api/v1/vms/{vm}/backup', path: '/api/v1/vms/app-02/backup', body: {}, need: 'operator' },
   { method: 'POST', spec: '/api/v1/vms/{vm}/verify', path: '/api/v1/vms/app-02/verify', body: { backupId: '2026-01-01-000000' }, need: 'operator' },
   { method: 'POST', spec: '/api/v1/vms/{vm}/test-restore', path: '/api/v1/vms/app-02/test-restore', body: { backupId: '2026-01-01-000000' }, need: 'operator' },
-  { method: 'POST', spec: '/api/v1/vms/{vm}/prune', path: '/api/v1/vms/app-02/prune', body: { backupId: '2026-01-01-000000' }, need: 'admin' },
+  { method: 'POST', spec: '/api/v1/vms/{vm}/prune', path: '/api/v1/vms/app-02/prune', body: {}, need: 'admin' },
   { method: 'POST', spec: '/api/v1/vms/{vm}/restore', path: '/api/v1/vms/app-02/restore', body: { backupId: '2026-01-01-000000', mode: 'new', name: 'app-02-copy', network: 'none' }, need: 'admin' },
   { method: 'POST', spec: '/api/v1/actions/{id}/cancel', path: '/api/v1/actions/no-such-action/cancel', body: {}, need: 'operator' },
   { method: 'POST', spec: '/api/v1/vms/{vm}/pause', path: '/api/v1/vms/app-02/pause', body: { until: '1h', reason: 'role matrix' }, need: 'operator' },
@@ -331,6 +332,9 @@ describe('console API (real daemon)', () => {
     const login = await fetch(`${d!.url}/ui/login`, { redirect: 'manual' });
     assert.equal(login.status, 200, await login.text());
     assert.match(login.headers.get('content-type') ?? '', /text\/html/);
+    const lost = await fetch(`${d!.url}/ui/no-such-page`, { redirect: 'manual' });
+    assert.ok([303, 404].includes(lost.status), String(lost.status));
+    assert.doesNotMatch(await lost.text(), /"statusCode"|API_NOT_FOUND/);
   });
 
   test('tokens never appear in the daemon\'s log, state.json or the audit files; each request is logged once without headers', async () => {
@@ -369,6 +373,106 @@ describe('console API (real daemon)', () => {
       assert.equal(r.exitCode, 1, x.logs());
       assert.match(x.logs(), why);
     }
+  });
+
+  /** An action once it is ok, failed or cancelled. */
+  const finished = (id: string, ms = 90_000) => waitFor(`action ${id} finished`, async () => {
+    const a = (await as('viewer')('GET', `/api/v1/actions/${id}`)).json;
+    return ['ok', 'failed', 'cancelled'].includes(a.state) ? a : undefined;
+  }, ms, 100).catch((e: Error) => { throw new Error(`${e.message}\n${d!.logs().slice(-3000)}`); });
+  /** vmbackup_adhoc_actions_total by `kind result`. */
+  const adhocMetrics = async (): Promise<Record<string, number>> => {
+    const text = await (await fetch(`${d!.url}/metrics`)).text();
+    return Object.fromEntries([...text.matchAll(/^vmbackup_adhoc_actions_total\{([^}]*)\} (\d+)/gm)].map((m) => {
+      const l = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+      return [`${l.kind} ${l.result}`, Number(m[2])];
+    }));
+  };
+
+  test('prune is retention (no backupId): the VM\'s retention runs now under the mass-prune guard; the detail says what went and why', async () => {
+    const admin = as('admin');
+    const bad = await admin('POST', '/api/v1/vms/app-02/prune', { backupId: '2026-01-01-000000' });
+    assert.equal(bad.status, 400, 'a point is not named: retention decides');
+    assert.equal(bad.json.error.code, 'API_BAD_REQUEST');
+    const p = await admin('POST', '/api/v1/vms/app-02/prune', {});
+    assert.equal(p.status, 202, JSON.stringify(p.json));
+    assert.equal(p.json.backupId, undefined);
+    const done = await finished(p.json.id);
+    assert.equal(done.state, 'ok', done.detail);
+    assert.match(done.detail, /nothing to prune/);
+    const doc = (await call('GET', '/api/v1/openapi.json')).json;
+    const body = doc.paths['/api/v1/vms/{vm}/prune'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual(Object.keys(body.properties ?? {}), [], 'no backupId in the prune body');
+    assert.match(doc.paths['/api/v1/vms/{vm}/prune'].post.summary, /retention/i);
+  });
+
+  test('a busy VM (its lock held) does not fail the action: it waits in phase lock, gives its slots back, can be cancelled, and runs once the lock is free', async () => {
+    const op = as('operator');
+    const admin = as('admin');
+    await waitFor('no action in flight', async () => ((await op('GET', '/api/v1/actions')).json as any[]).every((x) => !['queued', 'running'].includes(x.state)), 120_000, 200);
+    const before = await adhocMetrics();
+    const lock = await acquireLock(join(d!.stateDir, 'locks'), 'app-02', 'the test holding app-02');
+    let p: any;
+    try {
+      const a = await op('POST', '/api/v1/vms/app-02/backup', {});
+      assert.equal(a.status, 202);
+      const waiting = await waitFor('A waits for the lock', async () => {
+        const x = (await op('GET', `/api/v1/actions/${a.json.id}`)).json;
+        return x.state === 'running' && x.phase === 'lock' && /waiting for the test holding app-02/.test(x.detail ?? '') ? x : undefined;
+      }, 90_000, 100).catch((e: Error) => { throw new Error(`${e.message}\n${d!.logs().slice(-3000)}`); });
+      assert.equal(waiting.finishedAt, undefined);
+      // Its slots are given back while it waits: a backup of app-01 (same host, one job per host) runs meanwhile.
+      const b = await op('POST', '/api/v1/vms/app-01/backup', {});
+      await waitFor('B runs beside the waiting A', async () => ['running', 'failed', 'ok'].includes((await op('GET', `/api/v1/actions/${b.json.id}`)).json.state), 60_000, 50);
+      const c = await op('POST', `/api/v1/actions/${a.json.id}/cancel`, {});
+      assert.equal(c.status, 202, JSON.stringify(c.json));
+      assert.equal(c.json.state, 'cancelled');
+      assert.equal((await finished(a.json.id)).state, 'cancelled');
+      await finished(b.json.id);
+      // A retention prune of the busy VM waits too, and runs once the lock is released.
+      p = (await admin('POST', '/api/v1/vms/app-02/prune', {})).json;
+      await waitFor('the prune waits', async () => /waiting for the test holding app-02/.test((await op('GET', `/api/v1/actions/${p.id}`)).json.detail ?? ''), 60_000, 100);
+    } finally { await lock.release(); }
+    const pd = await finished(p.id);
+    assert.equal(pd.state, 'ok', pd.detail);
+    assert.match(pd.detail, /nothing to prune/);
+    // Metrics: one count per action when it ends (ok/failed/cancelled) or is refused, never for accepted.
+    const op403 = await op('POST', '/api/v1/vms/app-02/prune', {});
+    assert.equal(op403.status, 403);
+    const unknown = await op('POST', '/api/v1/vms/nope/backup', {});
+    assert.equal(unknown.status, 404);
+    const after = await adhocMetrics();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    assert.equal(delta('backup cancelled'), 1, JSON.stringify(after));
+    assert.equal(delta('backup failed'), 1, JSON.stringify(after));
+    assert.equal(delta('prune ok'), 1, JSON.stringify(after));
+    assert.equal(delta('prune refused'), 1, JSON.stringify(after));
+    assert.equal(delta('backup refused'), 1, JSON.stringify(after));
+    assert.ok(!Object.keys(after).some((k) => k.endsWith(' accepted')), 'accepted is never counted');
+  });
+
+  test('SIGHUP re-reads the tokens file: a new token works; a bad file keeps the old tokens and logs an error', async () => {
+    const original = await readFile(tokensFile, 'utf8');
+    const r = await execa(process.execPath, [CLI, 'daemon', 'token', '--name', 't-late', '--role', 'viewer', '--json'], { env: { NO_COLOR: '1' } });
+    const late = JSON.parse(r.stdout) as { token: string; line: string };
+    try {
+      assert.equal((await call('GET', '/api/v1/fleet', { token: late.token })).status, 401);
+      await writeFile(tokensFile, `${original}${late.line}\n`, { mode: 0o600 });
+      process.kill(d!.proc.pid!, 'SIGHUP');
+      await waitFor('the new token accepted', async () => (await call('GET', '/api/v1/fleet', { token: late.token })).status === 200, 30_000, 100);
+      assert.equal((await call('GET', '/api/v1/fleet', { token: tokens.viewer })).status, 200);
+      await writeFile(tokensFile, `${original}not a token line\n`, { mode: 0o600 });
+      process.kill(d!.proc.pid!, 'SIGHUP');
+      await waitFor('the bad file logged', async () => /"level":50[^\n]*tokens[^\n]*kept|tokens[^\n]*kept[^\n]*"level":50/.test(d!.logs()), 30_000, 100)
+        .catch((e: Error) => { throw new Error(`${e.message}\n${d!.logs().slice(-2000)}`); });
+      assert.equal((await call('GET', '/api/v1/fleet', { token: late.token })).status, 200, 'the tokens of the last good file stay');
+      assert.equal((await call('GET', '/api/v1/fleet', { token: tokens.admin })).status, 200);
+      assert.ok(!d!.logs().includes(late.token));
+    } finally {
+      await writeFile(tokensFile, original, { mode: 0o600 });
+    }
+    process.kill(d!.proc.pid!, 'SIGHUP');
+    await waitFor('back to the original tokens', async () => (await call('GET', '/api/v1/fleet', { token: late.token })).status === 401, 30_000, 100);
   });
 
   test('SIGTERM: a queued action is cancelled (audited as by the daemon), the running one finishes, exit 0', async () => {

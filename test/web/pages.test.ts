@@ -230,3 +230,17 @@ test('an unknown /ui path gets a small HTML 404 page with the CSP headers, not f
   assert.doesNotMatch(anon.body, /"statusCode"/);
   await app.close();
 });
+
+test('the prune button runs the VM\'s retention: no point is named (a posted backupId is dropped), and the page says so', async () => {
+  const { app, service } = await webApp();
+  const admin = await login(app, 'tok-admin');
+  const page = await get(app, '/ui/vms/web1', admin.cookie);
+  const form = /<form[^>]*action="\/ui\/vms\/web1\/act"[^>]*>(?:(?!<\/form>)[\s\S])*value="prune"(?:(?!<\/form>)[\s\S])*<\/form>/.exec(page.body)?.[0] ?? '';
+  assert.ok(form, 'a prune form');
+  assert.doesNotMatch(form, /name="backupId"/);
+  assert.match(form, /retention/i);
+  const r = await post(app, '/ui/vms/web1/act', admin, { kind: 'prune', backupId: '2026-01-01-000000' });
+  assert.equal(r.statusCode, 303);
+  assert.deepEqual(service.submitted.at(-1)?.req, { kind: 'prune', vm: 'web1' });
+  await app.close();
+});

@@ -28,7 +28,7 @@ export function actRoutes(app: FastifyInstance, s: ConsoleService): void {
   act('backup', 'Back the VM up now under the applied policy', strict({}), () => ({}));
   act('verify', 'Verify a restore point (default: the newest)', strict({ backupId: BACKUP_ID }), point);
   act('test-restore', 'Test-restore a restore point (default: the newest good one)', strict({ backupId: BACKUP_ID }), point);
-  act('prune', 'Delete one restore point (never the newest verified one)', strict({ backupId: BACKUP_ID }, ['backupId']), point);
+  act('prune', 'Run the VM\'s retention now, as `vmbackup prune <vm>`: the mass-prune guard, never the newest verified point; the detail lists what was pruned and why', strict({}), () => ({}));
   act('restore', 'Restore a restore point as a new VM or in place, with the CLI\'s checks',
     strict({ backupId: BACKUP_ID, ...(RESTORE_SCHEMA.properties as Record<string, unknown>) }, ['backupId', 'mode', 'network']),
     (b) => ({ backupId: b.backupId as string, restore: { mode: b.mode as RestoreRequest['mode'], network: b.network as RestoreRequest['network'], ...(typeof b.name === 'string' ? { name: b.name } : {}), ...(typeof b.hypervisor === 'string' ? { hypervisor: b.hypervisor } : {}), ...(typeof b.start === 'boolean' ? { start: b.start } : {}) } }));

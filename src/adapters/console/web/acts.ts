@@ -24,7 +24,7 @@ export function actRoutes(ui: FastifyInstance, c: WebContext): void {
     const kind = field(req.body, 'kind') as AdhocKind;
     if (!BUTTON_KINDS.has(kind)) return c.fail(reply, 400, 'Unknown action.', s);
     if (!allows(s.principal.role, ROLE_FOR[kind])) return refuse(c, reply, s, kind);
-    const backupId = field(req.body, 'backupId');
+    const backupId = kind === 'prune' ? '' : field(req.body, 'backupId'); // prune is the VM's retention, never a named point
     return submitted(c, reply, await c.service.submit({ kind, vm, ...(backupId ? { backupId } : {}) }, s.principal), s);
   });
 

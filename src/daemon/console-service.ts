@@ -2,7 +2,9 @@
 // reconcile, the state store, backup storage and the audit log; acts go to the ad-hoc queue or
 // the pauses in the state store, each audited with the token's name and the server's clock.
 import type { Logger } from 'pino';
+import { readEvidencePng } from '../adapters/console/evidence-png.js';
 import { BackupStore } from '../adapters/storage/backup-store.js';
+import { vmDir } from '../core/backup-layout.js';
 import type { AuditLog } from '../adapters/store/audit-log.js';
 import { clearPause, readPauses, setPause } from '../adapters/store/pauses.js';
 import type { StateStore } from '../adapters/store/state-store.js';
@@ -106,6 +108,19 @@ export class DaemonConsoleService implements ConsoleService {
       alert_percent: ALERT_PERCENT, alert: percent !== undefined && percent >= ALERT_PERCENT,
       ...use, history: validSamples(this.d.store.data[SAMPLES_KEY]),
     };
+  }
+
+  async testRestoreScreenshot(vm: string): Promise<Buffer | undefined> {
+    const f = await this.d.inForce();
+    const v = f?.desired.vms.find((x) => x.name === vm);
+    if (!f || !v) return undefined;
+    // Only the last test-restore's evidence: when it has no screenshot, none is shown (no older one).
+    const last = (await this.d.store.runs({ vm, kind: 'test-restore' })).sort((a, b) => (a.started < b.started ? 1 : a.started > b.started ? -1 : 0))[0];
+    const path = last?.steps.find((s) => s.name === 'screenshot' && s.ok)?.detail;
+    if (!path) return undefined;
+    const r = await readEvidencePng(vmDir(f.desired.settings.storageRoot, v.hypervisor, vm), path);
+    if ('refused' in r) { this.d.log.warn({ vm, why: this.d.scrub(r.refused) }, 'test-restore screenshot not served'); return undefined; }
+    return r.png;
   }
 
   actions() { return this.d.queue.list(); }

@@ -132,6 +132,9 @@ export interface ConsoleService {
   pause(vm: string, until: string, reason: string, by: Principal): Promise<{ ok: true; pause: Pause } | { ok: false; status: 400 | 404; code: string; message: string }>;
   resume(vm: string, by: Principal): Promise<{ ok: true; was?: Pause } | { ok: false; status: 404; code: string; message: string }>;
   audit(since?: string): Promise<AuditEntry[]>;
+  /** The console screenshot recorded by the VM's last test-restore (PNG bytes), read only from under
+   *  the VM's directory on backup storage, never through a symlink; undefined when there is none or it is refused. */
+  testRestoreScreenshot(vm: string): Promise<Buffer | undefined>;
   /** Live progress; returns the unsubscribe function. */
   subscribe(listener: (ev: ProgressEvent) => void): () => void;
 }

@@ -25,8 +25,11 @@ function fake(): ConsoleService & { submitted: { req: AdhocRequest; by: Principa
     pause: async (vm, until, reason, by) => ({ ok: true, pause: { vm, until, reason, by: `api:${by.name}`, at: 'now' } }),
     resume: async () => ({ ok: true }), audit: async () => [],
     subscribe: (l) => { listeners.add(l); return () => { listeners.delete(l); }; },
+    testRestoreScreenshot: async (vm) => (vm === 'web-01' ? SHOT : undefined),
   };
 }
+
+const SHOT = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 
 const build = (svc = fake(), o: { keepAliveMs?: number; maxEventStreams?: number } = {}) => buildConsoleApp({ service: svc, authenticate: (t) => PRINCIPALS[t], ...o });
 const auth = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -87,5 +90,22 @@ test('SSE: queued/running actions first, then progress events, keep-alive commen
     x.abort();
   }
   assert.equal(again, 200, 'the slot is freed when a client goes away');
+  await app.close();
+});
+
+test('the test-restore screenshot: viewer, image/png with the bytes; none → 404 SCREENSHOT_NOT_FOUND; no token → 401; in the OpenAPI document as image/png', async () => {
+  const app = await build(fake());
+  const r = await app.inject({ method: 'GET', url: '/api/v1/vms/web-01/test-restore/screenshot', headers: auth('v') });
+  assert.equal(r.statusCode, 200, r.body);
+  assert.equal(r.headers['content-type'], 'image/png');
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  assert.deepEqual(r.rawPayload, SHOT);
+  const none = await app.inject({ method: 'GET', url: '/api/v1/vms/db-01/test-restore/screenshot', headers: auth('v') });
+  assert.equal(none.statusCode, 404);
+  assert.equal(none.json().error.code, 'SCREENSHOT_NOT_FOUND');
+  assert.equal((await app.inject({ method: 'GET', url: '/api/v1/vms/web-01/test-restore/screenshot' })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'GET', url: '/api/v1/vms/..%2Fx/test-restore/screenshot', headers: auth('v') })).statusCode, 400);
+  const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+  assert.ok(doc.paths['/api/v1/vms/{vm}/test-restore/screenshot'].get.responses['200'].content['image/png']);
   await app.close();
 });

@@ -24,6 +24,7 @@ const ROUTES: { method: 'GET' | 'POST'; spec: string; path: string; body?: unkno
   { method: 'GET', spec: '/api/v1/vms', path: '/api/v1/vms', need: 'viewer' },
   { method: 'GET', spec: '/api/v1/vms/{vm}', path: '/api/v1/vms/app-02', need: 'viewer' },
   { method: 'GET', spec: '/api/v1/vms/{vm}/runs', path: '/api/v1/vms/app-02/runs', need: 'viewer' },
+  { method: 'GET', spec: '/api/v1/vms/{vm}/test-restore/screenshot', path: '/api/v1/vms/app-02/test-restore/screenshot', need: 'viewer' },
   { method: 'GET', spec: '/api/v1/runs', path: '/api/v1/runs?limit=5', need: 'viewer' },
   { method: 'GET', spec: '/api/v1/runs/{id}', path: '/api/v1/runs/no-such-run', need: 'viewer' },
   { method: 'GET', spec: '/api/v1/hypervisors', path: '/api/v1/hypervisors', need: 'viewer' },

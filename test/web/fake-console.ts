@@ -86,6 +86,9 @@ export class FakeConsole implements ConsoleService {
   async resume(vm: string) { const was = this.pauses[vm]; delete this.pauses[vm]; return { ok: true as const, ...(was ? { was } : {}) }; }
   async audit() { return []; }
   subscribe(l: (ev: ProgressEvent) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
+  /** Test-restore screenshots by VM (PNG bytes). */
+  screenshots: Record<string, Buffer> = { web1: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9]) };
+  async testRestoreScreenshot(vm: string): Promise<Buffer | undefined> { return this.screenshots[vm]; }
   /** Moves an action on and tells subscribers (as the daemon's queue does). */
   update(a: QueuedAction, patch: Partial<QueuedAction>): void {
     Object.assign(a, patch);

@@ -244,3 +244,21 @@ test('the prune button runs the VM\'s retention: no point is named (a posted bac
   assert.deepEqual(service.submitted.at(-1)?.req, { kind: 'prune', vm: 'web1' });
   await app.close();
 });
+
+test('the VM page shows the test-restore screenshot as an <img> from a session-authenticated /ui route (image/png, CSP headers)', async () => {
+  const { app, service } = await webApp();
+  const { cookie } = await login(app, 'tok-viewer');
+  const page = await get(app, '/ui/vms/web1', cookie);
+  assert.match(page.body, /<img [^>]*src="\/ui\/vms\/web1\/test-restore\.png"[^>]*alt="[^"]+"/);
+  const png = await get(app, '/ui/vms/web1/test-restore.png', cookie);
+  assert.equal(png.statusCode, 200);
+  assert.equal(png.headers['content-type'], 'image/png');
+  assert.equal(png.headers['content-security-policy'], CSP);
+  assert.deepEqual(png.rawPayload, service.screenshots.web1);
+  const anon = await get(app, '/ui/vms/web1/test-restore.png');
+  assert.equal(anon.statusCode, 303, 'no session: the login form, not the picture');
+  const none = await get(app, '/ui/vms/db1/test-restore.png', cookie);
+  assert.equal(none.statusCode, 404);
+  assert.match(String(none.headers['content-type']), /^text\/html/);
+  await app.close();
+});

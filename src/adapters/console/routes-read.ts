@@ -31,6 +31,14 @@ export function readRoutes(app: FastifyInstance, s: ConsoleService): void {
     if (!(await s.vm(vm))) return notFound(reply, 'VM_NOT_FOUND', 'VM');
     return s.runs({ ...(req.query as object), vm });
   });
+  get('/vms/:vm/test-restore/screenshot', 'The console screenshot of the VM\'s last test-restore (PNG, from under the VM\'s directory on backup storage)', {
+    params: VM_PARAMS,
+    response: { 200: { description: 'The PNG', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } }, ...errors(404) },
+  }, async (req, reply) => {
+    const png = await s.testRestoreScreenshot((req.params as { vm: string }).vm);
+    if (!png) return notFound(reply, 'SCREENSHOT_NOT_FOUND', 'test-restore screenshot');
+    return reply.type('image/png').header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').send(png);
+  });
   get('/runs', 'Runs (backup, verify, restore, test-restore, cleanup), newest first', { querystring: RUNS_QUERY, response: { 200: { type: 'array', items: OPEN_OBJECT }, ...errors() } }, async (req) => s.runs(req.query as object));
   get('/runs/:id', 'One run with its steps (and log lines when the record has them)', { params: ID_PARAMS, response: { 200: OPEN_OBJECT, ...errors(404) } }, async (req, reply) => {
     const r = await s.run((req.params as { id: string }).id);

@@ -6,6 +6,7 @@ import { storagePage } from '../../../core/console/storage-view.js';
 import { actionPage } from '../../../core/console/action-view.js';
 import { localDateTime } from '../../../core/status-format.js';
 import type { WebContext } from './context.js';
+import { securityHeaders } from './security.js';
 
 export function pageRoutes(ui: FastifyInstance, c: WebContext): void {
   ui.get('/ui/', async (req, reply) => {
@@ -22,6 +23,14 @@ export function pageRoutes(ui: FastifyInstance, c: WebContext): void {
     if (!view) return c.fail(reply, 404, `No VM named ${JSON.stringify(name)} in the applied policy.`, s);
     const page = vmPage(view, c.now(), c.timeZone());
     return c.html(reply, 200, 'vm', { title: page.vm, nav: 'fleet', page, days: page.cells }, s);
+  });
+
+  // The last test-restore's console screenshot (the service reads only the recorded PNG under the VM's directory).
+  ui.get('/ui/vms/:vm/test-restore.png', async (req, reply) => {
+    const png = await c.service.testRestoreScreenshot((req.params as { vm: string }).vm);
+    if (!png) return c.fail(reply, 404, 'No test-restore screenshot for this VM.', c.session(req));
+    securityHeaders(reply);
+    return reply.code(200).type('image/png').send(png);
   });
 
   ui.get('/ui/storage', async (req, reply) => {

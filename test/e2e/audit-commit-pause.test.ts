@@ -4,13 +4,13 @@
 // vmbackup_vm_paused 1 with the end time. The hypervisor cannot be reached (no lab needed).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
-import { freePort } from '../helpers/bacula.js';
+import { type TestRepo } from '../helpers/git-repo.js';
+import { offlineFleetRepo } from '../helpers/offline-fleet.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
 import { AuditLog } from '../../src/adapters/store/audit-log.js';
 import { setPause } from '../../src/adapters/store/pauses.js';
@@ -24,24 +24,7 @@ describe('a pause in the status commit and the metrics of a real daemon', () => 
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'vmb-pause-status-'));
-    const storage = join(root, 'storage');
-    await mkdir(storage, { recursive: true });
-    const src = join(root, 'seed');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'fleet.yaml'), [
-      'settings:',
-      `  storage_root: ${storage}`,
-      '  scheduler: cron',
-      '  time_zone: UTC',
-      `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
-      'hypervisors:',
-      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await freePort()} }, storage_root: ${storage} }`,
-      'vms:',
-      '  - { name: app-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
-      '  - { name: db-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
-      '',
-    ].join('\n'));
-    repo = await makeRepo(src);
+    ({ repo } = await offlineFleetRepo(root, { settings: ['  time_zone: UTC'], vms: ['app-01', 'db-01'] }));
   });
   after(async () => { await d?.stop().catch(() => undefined); await repo?.cleanup(); await rm(root, { recursive: true, force: true }); });
 

@@ -4,12 +4,12 @@
 // no commit; a copy edited in git is kept (not overwritten) and reported as VMB_AUDIT_DIVERGED.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { makeRepo, commitAndPush, type TestRepo } from '../helpers/git-repo.js';
-import { freePort } from '../helpers/bacula.js';
+import { commitAndPush, type TestRepo } from '../helpers/git-repo.js';
+import { offlineFleetRepo } from '../helpers/offline-fleet.js';
 import { CLI } from '../helpers/paths.js';
 import { LOCAL_RECEIVERS } from '../helpers/daemon.js';
 import { AuditLog } from '../../src/adapters/store/audit-log.js';
@@ -35,23 +35,7 @@ describe('audit trail in the status commit', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'vmb-audit-commit-'));
-    const storage = join(root, 'storage');
-    await mkdir(storage, { recursive: true });
-    const src = join(root, 'seed');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'fleet.yaml'), [
-      'settings:',
-      `  storage_root: ${storage}`,
-      '  scheduler: cron',
-      '  notifications: { webhook: { url: { env: EVENTS_WEBHOOK } } }',
-      `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
-      'hypervisors:',
-      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await freePort()} }, storage_root: ${storage} }`,
-      'vms:',
-      '  - { name: app-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
-      '',
-    ].join('\n'));
-    repo = await makeRepo(src);
+    ({ repo } = await offlineFleetRepo(root, { settings: ['  notifications: { webhook: { url: { env: EVENTS_WEBHOOK } } }'] }));
     stateDir = join(root, 'state');
   });
   after(async () => { await repo?.cleanup(); await rm(root, { recursive: true, force: true }); });

@@ -3,13 +3,13 @@
 // (no bumped transition time, no storage jitter, no pass triggered by its own push).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { type TestRepo } from '../helpers/git-repo.js';
+import { offlineFleetRepo } from '../helpers/offline-fleet.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
-import { freePort } from '../helpers/bacula.js'; // a loopback port nothing listens on
 import { commitAndPush } from '../helpers/git-repo.js';
 import { CLI } from '../helpers/paths.js';
 
@@ -22,22 +22,7 @@ describe('idle reconciles commit nothing', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'vmb-idle-'));
-    const storage = join(root, 'storage');
-    await mkdir(storage, { recursive: true });
-    const src = join(root, 'seed');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'fleet.yaml'), [
-      'settings:',
-      `  storage_root: ${storage}`,
-      '  scheduler: cron',
-      `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
-      'hypervisors:',
-      `  - { name: hv-gone, address: 127.0.0.1, ssh: { user: root, port: ${await freePort()} }, storage_root: ${storage} }`,
-      'vms:',
-      '  - { name: app-01, hypervisor: hv-gone, schedule: weekly, retention: { keep_last: 3 } }',
-      '',
-    ].join('\n'));
-    repo = await makeRepo(src);
+    ({ repo } = await offlineFleetRepo(root));
   });
   after(async () => { await d?.stop().catch(() => undefined); await repo?.cleanup(); await rm(root, { recursive: true, force: true }); });
 

@@ -3,12 +3,12 @@
 // HTTP: vmbackup_host_reachable has a sample for each, so HypervisorUnreachable can fire for both.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { type TestRepo } from '../helpers/git-repo.js';
+import { offlineFleetRepo } from '../helpers/offline-fleet.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
-import { freePort } from '../helpers/bacula.js'; // a loopback port nothing listens on
 
 describe('host_reachable covers every hypervisor of the policy', () => {
   let root = '';
@@ -17,24 +17,7 @@ describe('host_reachable covers every hypervisor of the policy', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'vmb-metrics-hosts-'));
-    const storage = join(root, 'storage');
-    await mkdir(storage, { recursive: true });
-    const src = join(root, 'seed');
-    await mkdir(src, { recursive: true });
-    const [p1, p2] = [await freePort(), await freePort()];
-    await writeFile(join(src, 'fleet.yaml'), [
-      'settings:',
-      `  storage_root: ${storage}`,
-      '  scheduler: cron',
-      `  ssh: { control_dir: ${join(root, 'ssh')}, connect_timeout_seconds: 2 }`,
-      'hypervisors:',
-      `  - { name: hv-busy, address: 127.0.0.1, ssh: { user: root, port: ${p1} }, storage_root: ${storage} }`,
-      `  - { name: hv-empty, address: 127.0.0.1, ssh: { user: root, port: ${p2} }, storage_root: ${storage} }`,
-      'vms:',
-      '  - { name: app-01, hypervisor: hv-busy, schedule: weekly, retention: { keep_last: 3 } }',
-      '',
-    ].join('\n'));
-    repo = await makeRepo(src);
+    ({ repo } = await offlineFleetRepo(root, { hypervisors: ['hv-busy', 'hv-empty'] }));
     d = await startDaemon(repo.bare, join(root, 'state'));
     await waitFor('first reconcile', async () => /"msg":"reconcile done"/.test(d!.logs()), 60_000).catch((e: Error) => { throw new Error(`${e.message}\n${d!.logs().slice(-3000)}`); });
   });

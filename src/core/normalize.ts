@@ -11,7 +11,7 @@ import { parseDuration } from './retention-duration.js';
 import { parseProbe } from './probe.js';
 import { baculaRunLines, normalizeSchedule, SCHEDULE_WORDS } from './schedule.js';
 import { scheduleDstNotes } from './schedule-dst.js';
-import { parseWindowRules, type WindowRules } from './schedule/window-rules.js';
+import { windowOf } from './schedule/window-field.js';
 import { suggest } from './schema-check.js';
 
 type Obj = Record<string, unknown>;
@@ -135,17 +135,6 @@ function incrementalOf(v: unknown): Incremental | undefined {
 function verifyOf(v: unknown): { everyDays: number } | undefined {
   const e = o(v).every;
   return typeof e === 'string' ? { everyDays: cadenceDays(e) ?? VM_DEFAULTS.verifyEveryDays } : undefined;
-}
-
-/** `window` and `blackout` of a policy; each problem at its field (VMB_BAD_WINDOW). */
-function windowOf(it: RawItem, diags: Diagnostic[]): WindowRules | undefined {
-  const r = parseWindowRules(it.data.window, it.data.blackout);
-  for (const { field, problem } of r.problems) {
-    if (!problem.message) continue; // a wrong type: the schema's diagnostic says it
-    const path = [field, ...problem.path];
-    diags.push(err('VMB_BAD_WINDOW', refAt(it, path), problem.message, path.map((x, i) => (typeof x === 'number' ? `[${x}]` : i ? `.${x}` : x)).join('')));
-  }
-  return r.problems.length ? undefined : r.rules;
 }
 
 export function buildPolicies(c: Collected, s: Settings, diags: Diagnostic[]): Policy[] {

@@ -476,17 +476,28 @@ describe('console API (real daemon)', () => {
     await waitFor('back to the original tokens', async () => (await call('GET', '/api/v1/fleet', { token: late.token })).status === 401, 30_000, 100);
   });
 
-  test('SIGTERM: a queued action is cancelled (audited as by the daemon), the running one finishes, exit 0', async () => {
+  test('SIGTERM: a queued action and one waiting for a busy VM\'s lock are cancelled (audited as by the daemon), the running one finishes, exit 0', async () => {
     const op = as('operator');
-    const a = await op('POST', '/api/v1/vms/app-01/backup', {});
-    await waitFor('A running', async () => (await op('GET', `/api/v1/actions/${a.json.id}`)).json.state === 'running', 60_000, 50);
-    const b = await op('POST', '/api/v1/vms/app-02/backup', {});
-    assert.equal(b.json.state, 'queued');
-    const code = await d!.stop();
+    const lock = await acquireLock(join(d!.stateDir, 'locks'), 'app-02', 'the test holding app-02');
+    let code: number | undefined;
+    let w: any;
+    let b: any;
+    let a: any;
+    try {
+      w = await op('POST', '/api/v1/vms/app-02/backup', {});
+      await waitFor('W waits for the lock', async () => /waiting for/.test((await op('GET', `/api/v1/actions/${w.json.id}`)).json.detail ?? ''), 60_000, 50);
+      a = await op('POST', '/api/v1/vms/app-01/backup', {});
+      await waitFor('A running', async () => (await op('GET', `/api/v1/actions/${a.json.id}`)).json.state === 'running', 60_000, 50);
+      b = await op('POST', '/api/v1/vms/app-01/backup', {});
+      assert.equal(b.json.state, 'queued');
+      code = await d!.stop();
+    } finally { await lock.release(); }
     assert.equal(code, 0, d!.logs().slice(-2000));
     const files = await readdir(join(d!.stateDir, 'audit'));
     const lines = (await Promise.all(files.map((f) => readFile(join(d!.stateDir, 'audit', f), 'utf8')))).join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     assert.deepEqual(lines.filter((e) => e.action_id === b.json.id && e.act === 'backup').map((e) => `${e.by} ${e.result}`), ['api:t-operator accepted', 'daemon cancelled']);
     assert.deepEqual(lines.filter((e) => e.action_id === a.json.id && e.act === 'backup').map((e) => e.result), ['accepted', 'failed'], 'the running one finished before the exit');
+    assert.deepEqual(lines.filter((e) => e.action_id === w.json.id && e.act === 'backup').map((e) => `${e.by} ${e.result}`), ['api:t-operator accepted', 'daemon cancelled'], 'the waiting one');
+    assert.match(lines.find((e) => e.action_id === w.json.id && e.result === 'cancelled').detail, /waiting for the VM's lock/);
   });
 });

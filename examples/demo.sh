@@ -83,6 +83,61 @@ JS
   git -C "$demo/lab-origin.git" show main:status/summary.yaml | head -25
   echo; echo "== what Slack would have received ($demo/slack.jsonl)"
   node -e 'const fs = require("fs"); if (!fs.existsSync(process.argv[1])) { console.log("(nothing: no run failed or recovered in this pass; the lab storage already held a backup of hv2-vm2)"); process.exit(0); } for (const l of fs.readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean)) { const m = JSON.parse(l); console.log(m.path + ": " + m.body.text); console.log(JSON.stringify(m.body.blocks, null, 1).slice(0, 1500)); }' "$demo/slack.jsonl"
+
+  echo; echo "== the console: the same daemon serving its API (/api/v1) and web pages (/ui); docs/api.md, docs/console.md"
+  tokens="$demo/console-tokens"
+  (umask 077 && : > "$tokens")
+  jfield() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1])[process.argv[2]]))' "$1" "$2"; }
+  echo "\$ vmbackup daemon token --name demo-viewer --role viewer --json     (and demo-operator, operator)"
+  minted=$(vmb daemon token --name demo-viewer --role viewer --json); viewer=$(jfield "$minted" token); jfield "$minted" line >> "$tokens"; echo >> "$tokens"
+  minted=$(vmb daemon token --name demo-operator --role operator --json); operator=$(jfield "$minted" token); jfield "$minted" line >> "$tokens"; echo >> "$tokens"
+  echo "the tokens stay in shell variables; $tokens (mode $(stat -c %a "$tokens")) holds only their SHA-256:"
+  sed 's/sha256:\(.\{12\}\).*/sha256:\1…/' "$tokens"
+  # A free port (the daemon takes port 0 too, but its log redacts the URL it listens on).
+  port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { process.stdout.write(String(s.address().port)); s.close(); })')
+  api="http://127.0.0.1:$port"
+  echo "\$ vmbackup daemon --repo $demo/lab-origin.git --state-dir $demo/daemon --listen 127.0.0.1:$port --api-tokens $tokens &   (a free port)"
+  VMBACKUP_ALLOW_PLAINTEXT_HTTP=1 SLACK_FAILURE_WEBHOOK="$url/failures" SLACK_DIGEST_WEBHOOK="$url/digest" \
+    node "$here/dist/src/main.js" daemon --repo "$demo/lab-origin.git" --state-dir "$demo/daemon" --listen "127.0.0.1:$port" --api-tokens "$tokens" \
+    --poll 3600 --cron-file "$demo/vmbackup.cron" --log-level info > "$demo/console-daemon.log" 2>&1 &
+  daemon=$!
+  trap 'kill $receiver 2>/dev/null || true; kill $daemon 2>/dev/null || true' EXIT
+  for _ in $(seq 300); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$api/readyz") == 200 ]] && break
+    kill -0 $daemon 2>/dev/null || { echo "the daemon exited:"; tail -20 "$demo/console-daemon.log"; exit 1; }
+    sleep 0.2
+  done
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$api/readyz") == 200 ]] || { echo "the daemon was not ready within 60 s:"; tail -20 "$demo/console-daemon.log"; exit 1; }
+  echo "listening on $api; /readyz: 200"
+  summary='.vms[].status | "\(.vm) on \(.hypervisor): \(.observed), \(.restore_points | length) restore points (newest \(.restore_points | map(.id) | max // "-")), next due \(.next_due // "-")"'
+  echo; echo "\$ curl -H 'Authorization: Bearer <viewer>' $api/api/v1/fleet | $(command -v jq >/dev/null && echo jq || echo node)   (one line per VM)"
+  curl -sf -H "Authorization: Bearer $viewer" "$api/api/v1/fleet" > "$demo/fleet.json"
+  if command -v jq >/dev/null; then jq -r "$summary" "$demo/fleet.json"
+  else node -e 'for (const v of require(process.argv[1]).vms) { const s = v.status, ids = s.restore_points.map((p) => p.id).sort(); console.log(`${s.vm} on ${s.hypervisor}: ${s.observed}, ${ids.length} restore points (newest ${ids.at(-1) ?? "-"}), next due ${s.next_due ?? "-"}`); }' "$demo/fleet.json"; fi
+  echo; echo "\$ curl -H 'Authorization: Bearer <viewer>' -d '{}' $api/api/v1/vms/lab-agent/backup   (a viewer may only read)"
+  curl -s -o /dev/null -w 'HTTP %{http_code}\n' -H "Authorization: Bearer $viewer" -H 'content-type: application/json' -d '{}' "$api/api/v1/vms/lab-agent/backup"
+  echo "\$ curl -H 'Authorization: Bearer <operator>' -d '{}' $api/api/v1/vms/lab-agent/backup"
+  curl -s -H "Authorization: Bearer $operator" -H 'content-type: application/json' -d '{}' "$api/api/v1/vms/lab-agent/backup" > "$demo/action.json"
+  id=$(node -e 'const a = require(process.argv[1]); if (!a.id) { console.error(JSON.stringify(a)); process.exit(1); } process.stdout.write(a.id)' "$demo/action.json")
+  echo "202: action $id queued; following GET /api/v1/actions/$id"
+  state=queued; last=
+  for _ in $(seq 180); do
+    curl -sf -H "Authorization: Bearer $viewer" "$api/api/v1/actions/$id" > "$demo/action.json"
+    now=$(node -e 'const a = require(process.argv[1]); process.stdout.write(`${a.state} ${a.phase}${a.percent !== undefined ? " " + a.percent + "%" : ""}`)' "$demo/action.json")
+    [[ $now != "$last" ]] && echo "  $now" && last=$now
+    state=${now%% *}
+    [[ $state == ok || $state == failed || $state == cancelled ]] && break
+    sleep 0.25
+  done
+  [[ $state == ok ]] || { echo "the action did not end ok ($state):"; cat "$demo/action.json"; echo; exit 1; }
+  echo; echo "\$ curl -H 'Authorization: Bearer <viewer>' '$api/api/v1/audit?since=$(date -u +%Y-%m)'   (this action's lines; also in $demo/daemon/audit/)"
+  curl -sf -H "Authorization: Bearer $viewer" "$api/api/v1/audit?since=$(date -u +%Y-%m)" \
+    | node -e 'let s = ""; process.stdin.on("data", (b) => { s += b; }).on("end", () => { for (const e of JSON.parse(s)) if (e.action_id === process.argv[1]) console.log(JSON.stringify(e)); })' "$id"
+  echo; echo "== the web view: open $api/ui/ and sign in with a token (this daemon stops now; run your own with --api-tokens)"
+  kill -TERM $daemon
+  set +e; wait $daemon; code=$?; set -e
+  echo "daemon stopped by SIGTERM (exit code $code)"
+  rm -f -- "$tokens" "$demo/fleet.json" "$demo/action.json"
   kill $receiver 2>/dev/null || true
 fi
 echo; echo "demo files left in $demo"

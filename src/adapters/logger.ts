@@ -10,8 +10,16 @@ export const REDACT_PATHS = [
   'headers.authorization', '*.headers.authorization', 'headers["x-hub-signature-256"]',
 ];
 
-export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream; name?: string; vault?: SecretVault } = {}): Logger {
+/** Sees every line after the scrub, as written to the destination; `say` writes a line of its own there. */
+export type RunLogTap = (line: string, say: (line: string) => void) => void;
+
+export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream; name?: string; vault?: SecretVault; tap?: RunLogTap } = {}): Logger {
   const scrub = (opts.vault ?? defaultVault).scrub;
+  const dest = opts.destination ?? process.stderr;
+  const tap = opts.tap;
+  const say = (line: string): void => { dest.write(line); };
+  // The tap (store/run-logs.ts: each run's own file) is fed what the destination got, never more.
+  const stream = tap ? { write(line: string) { dest.write(line); try { tap(line, say); } catch { /* a tap never breaks logging */ } } } : dest;
   return pino({
     name: opts.name ?? 'vmbackup',
     level: opts.level ?? process.env.VMBACKUP_LOG_LEVEL ?? 'info',
@@ -20,5 +28,5 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
     timestamp: pino.stdTimeFunctions.isoTime,
     // The last step before the stream, child loggers included: whatever a field holds, no filled secret gets out.
     hooks: { streamWrite: (line: string) => scrub(line) },
-  }, (opts.destination ?? process.stderr) as DestinationStream);
+  }, stream as DestinationStream);
 }

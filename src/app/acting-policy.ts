@@ -34,6 +34,12 @@ export function appliedRevisionIn(store: StateStore): string | undefined {
   return readDaemonState(store).lastAppliedRevision;
 }
 
+/** The source actingPolicy takes in `stateDir`, without loading the policy (e.g. whether the control host's published pauses apply). */
+export async function actingSourceIn(stateDir: string, store: StateStore): Promise<ActingPolicy['source']> {
+  if (appliedRevisionIn(store)) return 'applied';
+  return (await localPublishedRevision(stateDir)) ? 'published' : 'working-tree';
+}
+
 export async function actingPolicy(o: { repo?: string; stateDir: string; store: StateStore }): Promise<ActingPolicy> {
   const applied = appliedRevisionIn(o.store);
   if (applied) {

@@ -14,9 +14,11 @@ import type { Vm } from '../core/model.js';
 import { observeForBackup } from '../engine/observe-vm.js';
 import { lockVm } from '../engine/vm-lock.js';
 import { printResult, withEngine } from './with-engine.js';
-import { activePause } from '../core/pause/pause.js';
+import { activePause, type Pause } from '../core/pause/pause.js';
 import { backupHold, type Hold } from '../core/schedule/hold.js';
 import { readPauses } from '../adapters/store/pauses.js';
+import { readPublishedPauses } from '../adapters/agent/publish-pauses.js';
+import { actingSourceIn } from './acting-policy.js';
 
 function runText(r: RunRecord): string {
   const head = `${r.kind} ${r.vm} on ${r.hypervisor}: ${r.status}${r.backupId ? ` (${r.backupId})` : ''}`;
@@ -24,9 +26,24 @@ function runText(r: RunRecord): string {
   return lines.join('\n');
 }
 
+/**
+ * The pauses that hold this run: the state store's, and where this is a `runs_on: hypervisor` host
+ * acting on the published revision, the control host's too (its pauses.json here; for a VM in
+ * both, the later end holds). A malformed published file is ignored with a warning.
+ */
+async function pausesNow(ctx: EngineContext): Promise<Record<string, Pause>> {
+  const local = await readPauses(ctx.store);
+  if ((await actingSourceIn(ctx.stateDir, ctx.store)) !== 'published') return local;
+  const published = await readPublishedPauses(ctx.stateDir);
+  if (published.warning) ctx.log.warn({ event: 'published-pauses-ignored' }, published.warning);
+  const all = { ...local };
+  for (const [vm, p] of Object.entries(published.pauses)) if (!all[vm] || Date.parse(p.until) > Date.parse(all[vm].until)) all[vm] = p;
+  return all;
+}
+
 /** The hold on each VM's scheduled backup now (a pause in force, outside its window, in a blackout); pauses read once. */
 async function holdsNow(ctx: EngineContext): Promise<(vm: Vm) => Hold | undefined> {
-  const pauses = await readPauses(ctx.store);
+  const pauses = await pausesNow(ctx);
   const now = ctx.now().toISOString();
   return (vm) => backupHold({ pause: activePause(pauses, vm.name, now), rules: vm.window, now, timeZone: ctx.desired.settings.timeZone });
 }

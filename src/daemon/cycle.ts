@@ -138,7 +138,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleResult> {
   const ctx: EngineContext = { desired, revision, hosts, storage: new BackupStore(desired.settings.storageRoot), store: deps.store, stateDir: deps.stateDir, log, now: deps.now, notifier: deps.notifier };
   try {
     // 6a. Hypervisor mode: each runs_on: hypervisor host gets the applied revision (never another one).
-    result.published = await publishStep({ dir: co.dir, revision, desired, hosts, log, nowMs: deps.now().getTime() });
+    result.published = await publishStep({ dir: co.dir, revision, desired, hosts, log, nowMs: deps.now().getTime(), store: deps.store });
     const r = await reconcileStep({ ctx, log, st, ...(deps.targets.bconsole ? { bconsole: deps.targets.bconsole } : {}), stopping: deps.stopping, ...(deps.pushStatus ? { push: { dir: co.dir, branch: deps.branch } } : {}), ...(deps.scrub ? { scrub: deps.scrub } : {}), ...(deps.gates ? { gates: deps.gates } : {}) }, desired, revision);
     Object.assign(result, { plan: r.plan, results: r.results, statuses: r.statuses, summary: r.summary, timeZone: desired.settings.timeZone });
     const down = new Set(r.plan.actions.flatMap((a) => (a.kind === 'report' && a.what === 'host-unreachable' ? [a.subject] : [])));

@@ -6,6 +6,7 @@ import type { Vm } from '../core/model.js';
 import type { EngineContext } from '../engine/context.js';
 import { applyPrune, planPrune, type VmPrunePlan, type VmPruneResult } from '../engine/prune.js';
 import { lockVm } from '../engine/vm-lock.js';
+import type { PrunePreview } from '../ports/console.js';
 import { readDaemonState } from './daemon-state.js';
 
 /** The VM is locked by another job (the daemon's plan, the CLI, another installation): wait and retry. */
@@ -18,13 +19,14 @@ export const holderText = (e: LockedError): string => `${e.holder.what} (pid ${e
 
 const why = (p: { id: string; reasons: string[] }): string => `${p.id} (${p.reasons.join('; ') || 'retention'})`;
 
-/** One line for the action's detail: what was pruned and why, or nothing to prune, or REFUSED: …. */
+/** One line for the action's detail (or a dry run's, given a plan): what was (would be) pruned and why, or nothing to prune, or REFUSED: …. */
 export function pruneDetail(r: VmPrunePlan | VmPruneResult | undefined, points = 0): { ok: boolean; detail: string } {
   if (!r) return { ok: true, detail: `nothing to prune (${points} restore points on storage)` };
   const status = 'status' in r ? r.status : undefined;
   if (r.held) return { ok: true, detail: `nothing pruned: kept, ${r.held}` };
   if (r.refused && r.prune.length) return { ok: false, detail: `REFUSED: ${r.refused}; retention would prune ${r.prune.map(why).join(', ')}` };
   if (status === 'failed') return { ok: false, detail: `prune failed: ${'error' in r ? r.error ?? '' : ''}`.trim() };
+  if (!status && r.prune.length) return { ok: true, detail: `would prune ${r.prune.length} of ${r.points}: ${r.prune.map(why).join(', ')}` };
   const pruned = status ? (r as VmPruneResult).pruned : [];
   if (!pruned.length) return { ok: true, detail: `nothing to prune (${r.points} restore point${r.points === 1 ? '' : 's'}, all kept by retention)` };
   const kept = r.prune.filter((p) => !pruned.includes(p.id)).map((p) => p.id);
@@ -45,4 +47,14 @@ export async function pruneByRetention(ctx: EngineContext, vm: Vm): Promise<{ ok
   const [r] = await applyPrune(ctx, { ...plan, vms: [v] }, { removed });
   if (r?.status === 'busy') throw new VmBusyError(r.error ?? 'another job');
   return { ...pruneDetail(r), pruned: r?.pruned ?? [] };
+}
+
+/** What the VM's retention would prune now (a dry run: nothing is locked or deleted). */
+export async function previewPrune(ctx: EngineContext, vm: Vm): Promise<PrunePreview> {
+  const plan = await planPrune(ctx, { only: [vm.name], removed: readDaemonState(ctx.store).removed });
+  const v = plan.vms.find((x) => x.vm === vm.name);
+  return {
+    vm: vm.name, dry_run: true, points: v?.points ?? 0, prune: v?.prune ?? [],
+    ...(v?.refused && v.prune.length ? { refused: v.refused } : {}), ...(v?.held ? { held: v.held } : {}), detail: pruneDetail(v).detail,
+  };
 }

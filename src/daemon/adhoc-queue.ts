@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { LockedError } from '../adapters/lock.js';
 import type { AuditLog } from '../adapters/store/audit-log.js';
 import type { AuditEntry } from '../core/audit/entry.js';
-import type { AdhocRequest, Principal, ProgressEvent, QueuedAction, SubmitResult } from '../ports/console.js';
-import { holderText, VmBusyError } from './adhoc-prune.js';
-import { runAdhoc, type InForce, type RunDeps } from './adhoc-run.js';
+import type { AdhocRequest, ConsoleService, Principal, ProgressEvent, QueuedAction, SubmitResult } from '../ports/console.js';
+import { holderText, previewPrune, VmBusyError } from './adhoc-prune.js';
+import { adhocContext, runAdhoc, type InForce, type RunDeps } from './adhoc-run.js';
 import type { Gates } from './gates.js';
 
 export const KEEP_FINISHED = 100;
@@ -88,6 +88,15 @@ export class AdhocQueue {
     this.emit(a);
     this.running.set(a.id, this.work(a, who));
     return { ok: true, action: { ...a } };
+  }
+
+  /** A prune dry run: the VM's retention planned now under the applied policy; nothing is queued. */
+  async prunePreview(vm: string): Promise<Awaited<ReturnType<ConsoleService['prunePreview']>>> {
+    const f = await this.d.inForce();
+    if (!f) return { ok: false, status: 503, code: 'NO_APPLIED_REVISION', message: 'no policy revision is applied yet' };
+    const v = f.desired.vms.find((x) => x.name === vm);
+    if (!v) return { ok: false, status: 404, code: 'VM_NOT_FOUND', message: `VM ${vm} is not in the applied policy (${f.revision.slice(0, 12)})` };
+    return { ok: true, preview: await previewPrune(adhocContext(this.d, f, { id: 'prune-dry-run', vm, kind: 'prune' }, () => undefined), v) };
   }
 
   async cancel(id: string, p: Principal): Promise<SubmitResult> {

@@ -31,15 +31,20 @@ export interface RunDeps {
 
 export interface RunOutcome { ok: boolean; detail: string; runId?: string; backupId?: string }
 
-/** Runs `a` (already holding its concurrency slots); `phase` reports phase and percent changes. */
-export async function runAdhoc(d: RunDeps, f: InForce, a: QueuedAction, phase: (p: Phase, percent?: number) => void): Promise<RunOutcome> {
-  const vm = findVm(f.desired, a.vm);
-  const ctx: EngineContext = {
+/** The engine's context for an action under the revision in force; steps and copy progress become phases. */
+export function adhocContext(d: RunDeps, f: InForce, a: Pick<QueuedAction, 'id' | 'vm' | 'kind'>, phase: (p: Phase, percent?: number) => void): EngineContext {
+  return {
     desired: f.desired, revision: f.revision, hosts: f.hosts, storage: new BackupStore(f.desired.settings.storageRoot), store: d.store, stateDir: d.stateDir,
     log: d.log.child({ action: a.id, vm: a.vm, kind: a.kind }), now: d.now, notifier: d.notifier,
     onStep: (name) => { const p = phaseOfStep(name); if (p) phase(p); },
     onCopy: (_label, written, total) => { const pct = copyPercent(written, total); if (pct !== undefined) phase('copying', pct); },
   };
+}
+
+/** Runs `a` (already holding its concurrency slots); `phase` reports phase and percent changes. */
+export async function runAdhoc(d: RunDeps, f: InForce, a: QueuedAction, phase: (p: Phase, percent?: number) => void): Promise<RunOutcome> {
+  const vm = findVm(f.desired, a.vm);
+  const ctx = adhocContext(d, f, a, phase);
   switch (a.kind) {
     case 'backup': {
       if (f.desired.settings.scheduler === 'bacula' && d.bconsole) {

@@ -127,6 +127,7 @@ export class DaemonConsoleService implements ConsoleService {
   action(id: string) { return this.d.queue.get(id); }
   submit(req: AdhocRequest, by: Principal) { return this.d.queue.submit(req, by); }
   cancel(id: string, by: Principal) { return this.d.queue.cancel(id, by); }
+  prunePreview(vm: string) { return this.d.queue.prunePreview(vm); }
   subscribe(l: Parameters<ConsoleService['subscribe']>[0]) { return this.d.queue.subscribe(l); }
   audit(since?: string): Promise<AuditEntry[]> { return this.d.audit.read(since ?? ''); }
 

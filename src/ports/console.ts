@@ -113,6 +113,20 @@ export interface StorageView {
 
 export type SubmitResult = { ok: true; action: QueuedAction } | { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string };
 
+/** A prune dry run: what the VM's retention would delete now, and why (nothing is queued or deleted). */
+export interface PrunePreview {
+  vm: string;
+  dry_run: true;
+  points: number;
+  prune: { id: string; reasons: string[] }[];
+  /** The mass-prune guard would refuse: nothing would be deleted. */
+  refused?: string;
+  /** Kept whole (a VM that left the repo, within its grace period). */
+  held?: string;
+  /** The line the action's detail would say. */
+  detail: string;
+}
+
 export interface ConsoleService {
   fleet(): Promise<FleetView>;
   vm(name: string): Promise<VmView | undefined>;
@@ -126,7 +140,9 @@ export interface ConsoleService {
   action(id: string): QueuedAction | undefined;
   /** Queues an ad-hoc act under the applied revision's policy; the caller has checked the role. Audited. */
   submit(req: AdhocRequest, by: Principal): Promise<SubmitResult>;
-  /** Cancels a queued (not yet running) action. Audited. */
+  /** A prune dry run under the applied revision's policy (the caller has checked the admin role). */
+  prunePreview(vm: string): Promise<{ ok: true; preview: PrunePreview } | { ok: false; status: 404 | 503; code: string; message: string }>;
+  /** Cancels a queued (not yet running) action, or one waiting for a busy VM's lock. Audited. */
   cancel(id: string, by: Principal): Promise<SubmitResult>;
   /** `until`: an ISO time or a duration (core/pause parseUntil). Audited. */
   pause(vm: string, until: string, reason: string, by: Principal): Promise<{ ok: true; pause: Pause } | { ok: false; status: 400 | 404; code: string; message: string }>;

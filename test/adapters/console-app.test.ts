@@ -26,6 +26,7 @@ function fake(): ConsoleService & { submitted: { req: AdhocRequest; by: Principa
     resume: async () => ({ ok: true }), audit: async () => [],
     subscribe: (l) => { listeners.add(l); return () => { listeners.delete(l); }; },
     testRestoreScreenshot: async (vm) => (vm === 'web-01' ? SHOT : undefined),
+    prunePreview: async (vm) => (vm === 'web-01' ? { ok: true, preview: { vm, dry_run: true, points: 2, prune: [{ id: 'p1', reasons: ['no keep rule matched'] }], detail: 'would prune 1 of 2: p1 (no keep rule matched)' } } : { ok: false, status: 404, code: 'VM_NOT_FOUND', message: 'no' }),
   };
 }
 
@@ -107,5 +108,25 @@ test('the test-restore screenshot: viewer, image/png with the bytes; none → 40
   assert.equal((await app.inject({ method: 'GET', url: '/api/v1/vms/..%2Fx/test-restore/screenshot', headers: auth('v') })).statusCode, 400);
   const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
   assert.ok(doc.paths['/api/v1/vms/{vm}/test-restore/screenshot'].get.responses['200'].content['image/png']);
+  await app.close();
+});
+
+test('prune: {} queues the VM\'s retention (202); {dry_run: true} answers what would go (200) without queueing; a backupId is refused (400); admin only', async () => {
+  const svc = fake();
+  const app = await build(svc);
+  const post = (who: string, body: unknown, vm = 'web-01') => app.inject({ method: 'POST', url: `/api/v1/vms/${vm}/prune`, headers: { ...auth(who), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const dry = await post('a', { dry_run: true });
+  assert.equal(dry.statusCode, 200, dry.body);
+  assert.deepEqual(dry.json().prune, [{ id: 'p1', reasons: ['no keep rule matched'] }]);
+  assert.equal(dry.json().dry_run, true);
+  assert.equal(svc.submitted.length, 0, 'a dry run queues nothing');
+  assert.equal((await post('a', { dry_run: true }, 'db-01')).json().error.code, 'VM_NOT_FOUND');
+  assert.equal((await post('o', { dry_run: true })).statusCode, 403);
+  assert.equal((await post('a', { backupId: '2026-01-01-000000' })).statusCode, 400);
+  const real = await post('a', {});
+  assert.equal(real.statusCode, 202);
+  assert.deepEqual(svc.submitted.map((x) => x.req), [{ kind: 'prune', vm: 'web-01' }]);
+  const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+  assert.ok(doc.paths['/api/v1/vms/{vm}/prune'].post.responses['200'] && doc.paths['/api/v1/vms/{vm}/prune'].post.responses['202']);
   await app.close();
 });

@@ -123,6 +123,11 @@ describe('console API on the lab (scratch VM)', { timeout: 600_000 }, () => {
     assert.ok(older);
     assert.equal((await call(op.token, 'POST', `/api/v1/vms/${vm}/prune`, {})).status, 403, 'prune needs admin');
     assert.equal((await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, { backupId: older })).status, 400, 'no point is named');
+    const dry = await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, { dry_run: true });
+    assert.equal(dry.status, 200, JSON.stringify(dry.json));
+    assert.deepEqual(dry.json.prune, [{ id: older, reasons: ['no keep rule matched'] }]);
+    assert.equal(dry.json.detail, `would prune 1 of 2: ${older} (no keep rule matched)`);
+    assert.equal((await ids()).length, 2, 'a dry run deletes nothing');
     const pr = await call(admin.token, 'POST', `/api/v1/vms/${vm}/prune`, {});
     assert.equal(pr.status, 202, JSON.stringify(pr.json));
     const prDone = await finished(admin.token, pr.json.id);

@@ -395,6 +395,10 @@ describe('console API (real daemon)', () => {
     const bad = await admin('POST', '/api/v1/vms/app-02/prune', { backupId: '2026-01-01-000000' });
     assert.equal(bad.status, 400, 'a point is not named: retention decides');
     assert.equal(bad.json.error.code, 'API_BAD_REQUEST');
+    const dry = await admin('POST', '/api/v1/vms/app-02/prune', { dry_run: true });
+    assert.equal(dry.status, 200, JSON.stringify(dry.json));
+    assert.deepEqual({ ...dry.json, detail: undefined }, { vm: 'app-02', dry_run: true, points: 0, prune: [], detail: undefined });
+    assert.match(dry.json.detail, /nothing to prune/);
     const p = await admin('POST', '/api/v1/vms/app-02/prune', {});
     assert.equal(p.status, 202, JSON.stringify(p.json));
     assert.equal(p.json.backupId, undefined);
@@ -403,7 +407,7 @@ describe('console API (real daemon)', () => {
     assert.match(done.detail, /nothing to prune/);
     const doc = (await call('GET', '/api/v1/openapi.json')).json;
     const body = doc.paths['/api/v1/vms/{vm}/prune'].post.requestBody.content['application/json'].schema;
-    assert.deepEqual(Object.keys(body.properties ?? {}), [], 'no backupId in the prune body');
+    assert.deepEqual(Object.keys(body.properties ?? {}), ['dry_run'], 'no backupId in the prune body');
     assert.match(doc.paths['/api/v1/vms/{vm}/prune'].post.summary, /retention/i);
   });
 

@@ -89,6 +89,7 @@ export class FakeConsole implements ConsoleService {
   /** Test-restore screenshots by VM (PNG bytes). */
   screenshots: Record<string, Buffer> = { web1: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 9]) };
   async testRestoreScreenshot(vm: string): Promise<Buffer | undefined> { return this.screenshots[vm]; }
+  async prunePreview(vm: string) { return { ok: true as const, preview: { vm, dry_run: true as const, points: 0, prune: [], detail: 'nothing to prune (0 restore points on storage)' } }; }
   /** Moves an action on and tells subscribers (as the daemon's queue does). */
   update(a: QueuedAction, patch: Partial<QueuedAction>): void {
     Object.assign(a, patch);

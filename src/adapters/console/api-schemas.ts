@@ -39,6 +39,16 @@ export const ACTION_SCHEMA = {
   required: ['id', 'kind', 'vm', 'hypervisor', 'by', 'requestedAt', 'state', 'phase', 'revision'],
 } as const;
 
+export const PRUNE_PREVIEW_SCHEMA = {
+  type: 'object',
+  properties: {
+    vm: str, dry_run: { type: 'boolean' }, points: { type: 'number' },
+    prune: { type: 'array', items: { type: 'object', properties: { id: str, reasons: { type: 'array', items: str } }, required: ['id', 'reasons'] } },
+    refused: str, held: str, detail: str,
+  },
+  required: ['vm', 'dry_run', 'points', 'prune', 'detail'],
+} as const;
+
 export const PAUSE_SCHEMA = { type: 'object', properties: { vm: str, until: str, reason: str, by: str, at: str }, required: ['vm', 'until', 'reason', 'by', 'at'] } as const;
 export const REVISIONS_SCHEMA = {
   type: 'object',

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ROLE_FOR, type AdhocKind, type ConsoleService, type RestoreRequest, type SubmitResult } from '../../ports/console.js';
 import { apiError } from './api-errors.js';
-import { ACTION_SCHEMA, BACKUP_ID, errors, ID_PARAMS, PAUSE_SCHEMA, RESTORE_SCHEMA, VM_PARAMS } from './api-schemas.js';
+import { ACTION_SCHEMA, BACKUP_ID, errors, ID_PARAMS, PAUSE_SCHEMA, PRUNE_PREVIEW_SCHEMA, RESTORE_SCHEMA, VM_PARAMS } from './api-schemas.js';
 import { API_PREFIX } from './api-schemas.js';
 
 const strict = (properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> =>
@@ -28,7 +28,22 @@ export function actRoutes(app: FastifyInstance, s: ConsoleService): void {
   act('backup', 'Back the VM up now under the applied policy', strict({}), () => ({}));
   act('verify', 'Verify a restore point (default: the newest)', strict({ backupId: BACKUP_ID }), point);
   act('test-restore', 'Test-restore a restore point (default: the newest good one)', strict({ backupId: BACKUP_ID }), point);
-  act('prune', 'Run the VM\'s retention now, as `vmbackup prune <vm>`: the mass-prune guard, never the newest verified point; the detail lists what was pruned and why', strict({}), () => ({}));
+  // Prune is the VM's retention (never a named point); `dry_run` answers what would go, queueing nothing.
+  app.post(`${API_PREFIX}/vms/:vm/prune`, {
+    config: { role: ROLE_FOR.prune, act: 'prune' },
+    schema: {
+      summary: 'Run the VM\'s retention now, as `vmbackup prune <vm>`: the mass-prune guard, never the newest verified point; the detail lists what was pruned and why (role admin; 202 with the queued action, or 200 with the plan for dry_run)',
+      tags: ['act'], params: VM_PARAMS, body: strict({ dry_run: { type: 'boolean' } }),
+      response: { 200: PRUNE_PREVIEW_SCHEMA, 202: ACTION_SCHEMA, ...errors(404, 409, 503) },
+    },
+  }, async (req, reply) => {
+    const vm = (req.params as { vm: string }).vm;
+    if ((req.body as { dry_run?: boolean } | undefined)?.dry_run) {
+      const r = await s.prunePreview(vm);
+      return r.ok ? reply.code(200).send(r.preview) : fail(reply, r.status, apiError(r.code, r.message));
+    }
+    return answer(reply, await s.submit({ kind: 'prune', vm }, req.principal!));
+  });
   act('restore', 'Restore a restore point as a new VM or in place, with the CLI\'s checks',
     strict({ backupId: BACKUP_ID, ...(RESTORE_SCHEMA.properties as Record<string, unknown>) }, ['backupId', 'mode', 'network']),
     (b) => ({ backupId: b.backupId as string, restore: { mode: b.mode as RestoreRequest['mode'], network: b.network as RestoreRequest['network'], ...(typeof b.name === 'string' ? { name: b.name } : {}), ...(typeof b.hypervisor === 'string' ? { hypervisor: b.hypervisor } : {}), ...(typeof b.start === 'boolean' ? { start: b.start } : {}) } }));

@@ -33,10 +33,10 @@ export async function publishStep(o: { dir: string; revision: string; desired: D
     try {
       const t = o.hosts.get(hv.name).transport;
       const r = await publishRevision(o.dir, o.revision, t, hv.stateDir);
+      if (r.result === 'sent') o.log.info({ hypervisor: hv.name, revision: o.revision, bytes: r.bytes }, 'applied revision published to the hypervisor');
       const pausesChanged = known?.pauses !== text;
       await publishPauses(t, hv.stateDir, pauses);
       published.set(key, { revision: o.revision, pauses: text, at: o.nowMs });
-      if (r.result === 'sent') o.log.info({ hypervisor: hv.name, revision: o.revision, bytes: r.bytes }, 'applied revision published to the hypervisor');
       if (pausesChanged) o.log.info({ hypervisor: hv.name, paused: Object.keys(pauses) }, 'pauses in force published to the hypervisor');
       return { host: hv.name, result: r.result === 'sent' || pausesChanged ? 'sent' : 'current' };
     } catch (e) {

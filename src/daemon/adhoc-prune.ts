@@ -25,7 +25,7 @@ export function pruneDetail(r: VmPrunePlan | VmPruneResult | undefined, points =
   const status = 'status' in r ? r.status : undefined;
   if (r.held) return { ok: true, detail: `nothing pruned: kept, ${r.held}` };
   if (r.refused && r.prune.length) return { ok: false, detail: `REFUSED: ${r.refused}; retention would prune ${r.prune.map(why).join(', ')}` };
-  if (status === 'failed') return { ok: false, detail: `prune failed: ${'error' in r ? r.error ?? '' : ''}`.trim() };
+  if (status === 'failed') return { ok: false, detail: `prune failed: ${(r as VmPruneResult).error ?? 'unknown error'}` };
   if (!status && r.prune.length) return { ok: true, detail: `would prune ${r.prune.length} of ${r.points}: ${r.prune.map(why).join(', ')}` };
   const pruned = status ? (r as VmPruneResult).pruned : [];
   if (!pruned.length) return { ok: true, detail: `nothing to prune (${r.points} restore point${r.points === 1 ? '' : 's'}, all kept by retention)` };

@@ -1,7 +1,8 @@
 // The console's ad-hoc actions: queued in order, each run when the daemon's shared concurrency
 // slots allow (gates.ts), always under the policy of the applied revision at the time it starts.
 // Every step is audited (accepted/refused, then ok/failed/cancelled with the same action id); the
-// last 100 finished actions stay in memory. On SIGTERM queued actions are cancelled; running ones finish.
+// last 100 finished actions stay in memory. An action whose VM is locked by another job waits (phase
+// `lock`, its slots given back). On SIGTERM queued and waiting actions are cancelled; running ones finish.
 import { randomUUID } from 'node:crypto';
 import { LockedError } from '../adapters/lock.js';
 import type { AuditLog } from '../adapters/store/audit-log.js';

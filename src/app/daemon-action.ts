@@ -1,5 +1,6 @@
 // Wires the daemon from CLI flags (the composition root for `vmbackup daemon`).
 import { createLogger } from '../adapters/logger.js';
+import { runLogTap } from '../adapters/store/run-logs.js';
 import { parseListenAddress } from '../adapters/http/listen.js';
 import type { DaemonCliOptions } from './options.js';
 import { runDaemon } from '../daemon/daemon.js';
@@ -9,7 +10,7 @@ import { safeSourceConfig } from '../adapters/git/safe-source.js';
 import { tokensPath } from '../adapters/console/auth.js';
 
 export async function daemonAction(o: DaemonCliOptions & { apiTokens?: string; apiMaxStreams?: string }): Promise<void> {
-  const log = createLogger({ level: o.logLevel, destination: process.stdout });
+  const log = createLogger({ level: o.logLevel, destination: process.stdout, tap: runLogTap(o.stateDir) });
   const parsed = o.listen && o.listen !== 'off' ? parseListenAddress(o.listen) : undefined;
   if (parsed && 'error' in parsed) throw new Error(`--listen ${o.listen}: ${parsed.error}`);
   const num = (flag: string, v: string, min: number): number => {

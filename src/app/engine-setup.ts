@@ -6,6 +6,7 @@ import { formatDiagnostic } from '../core/load.js';
 import { BackupStore } from '../adapters/storage/backup-store.js';
 import { StateStore } from '../adapters/store/state-store.js';
 import { createLogger } from '../adapters/logger.js';
+import { runLogTap } from '../adapters/store/run-logs.js';
 import { Hosts } from '../engine/hosts.js';
 import type { EngineContext } from '../engine/context.js';
 import { createNotifier } from '../adapters/notify/notifier.js';
@@ -36,7 +37,7 @@ export async function setupEngine(flags: EngineFlags, env: NodeJS.ProcessEnv = p
     if ('error' in here) throw new Error(here.error);
     desired = here.desired;
   }
-  const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}) });
+  const log = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), tap: runLogTap(stateDir) });
   if (policy.note) log.warn({ revision, source: policy.source }, policy.note);
   // Bacula starts one `vmbackup backup` per VM: dedup and recovery detection go through the shared state file.
   const notifier = await createNotifier({ notifications: desired.settings.notifications, timeZone: desired.settings.timeZone, log, templates: await loadNotifyTemplates(policy.snapshot.templateFiles), env, dedup: stateStoreDedup(store), previousRun: previousRunFrom(store) });

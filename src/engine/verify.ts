@@ -142,6 +142,10 @@ export async function verifyVm(ctx: EngineContext, vm: Vm, sel: VerifySelection)
     run.sizeBytes = [...seen.values()].reduce((n, r) => n + r.bytes, 0);
   }
   run.finished = ctx.now().toISOString();
+  // The run's own log (store/run-logs.ts): one line per point checked, then the outcome.
+  const log = ctx.log.child({ run: run.id, vm: vm.name, hypervisor: vm.hypervisor });
+  for (const r of results) log[r.ok ? 'info' : 'error']({ backup: r.id, bytes: r.bytes, ms: r.ms, ...(r.ok ? {} : { err: r.problems.join('; ') }) }, 'verify point');
+  log.info({ status: run.status, warnings: run.warnings, error: run.error }, 'verify finished');
   await ctx.store.saveRun(run);
   if (run.status === 'failed') await ctx.notifier.notify({ kind: 'failure', run });
   else await ctx.notifier.notify({ kind: run.warnings.length ? 'warning' : 'success', run });

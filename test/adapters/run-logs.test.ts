@@ -11,6 +11,7 @@ import { createLogger } from '../../src/adapters/logger.js';
 import { SecretVault } from '../../src/adapters/secrets/vault.js';
 import { MAX_RUN_LOG_BYTES, pruneRunLogs, readRunLog, runLogPath, runLogTap } from '../../src/adapters/store/run-logs.js';
 import { isSafeRunId } from '../../src/core/run-log.js';
+import { MAX_RUNS, StateStore, type RunRecord } from '../../src/adapters/store/state-store.js';
 
 const RUN = 'backup-web1-20261203134455123-4242';
 const OTHER = 'verify-db1-20261203134455999-4242';
@@ -162,6 +163,23 @@ describe('pruneRunLogs', () => {
       assert.equal(removed, 1);
       assert.deepEqual((await readdir(join(state, 'logs'))).sort(), ['README', `${OTHER}.jsonl`, `${RUN}.jsonl`, 'backup-fresh-2-2.jsonl'].sort());
       assert.equal(await pruneRunLogs(join(state, 'nope'), new Set()), 0);
+    } finally { await rm(state, { recursive: true, force: true }); }
+  });
+});
+
+describe('the state store trims the history', () => {
+  it('and the logs of the runs it dropped go with them', async () => {
+    const state = await tmpState();
+    try {
+      const run = (id: string) => ({ id, kind: 'backup', vm: 'web1', hypervisor: 'hv', started: '2026-12-01T00:00:00.000Z', finished: '2026-12-01T00:00:01.000Z', status: 'ok', warnings: [], pid: 1, steps: [] });
+      const ids = Array.from({ length: MAX_RUNS }, (_, i) => `backup-web1-${String(i).padStart(6, '0')}-1`);
+      await writeFile(join(state, 'state.json'), JSON.stringify({ version: 1, runs: ids.map(run) }), { mode: 0o600 });
+      await mkdir(join(state, 'logs'));
+      const old = new Date(Date.now() - 86_400_000);
+      for (const id of [ids[0]!, ids[1]!, 'backup-stray-1-1']) { await writeFile(runLogPath(state, id), '{}\n'); await utimes(runLogPath(state, id), old, old); }
+      const store = await StateStore.open(state);
+      await store.saveRun(run('backup-web1-new-1') as RunRecord);
+      assert.deepEqual((await readdir(join(state, 'logs'))).sort(), [`${ids[1]}.jsonl`]);
     } finally { await rm(state, { recursive: true, force: true }); }
   });
 });

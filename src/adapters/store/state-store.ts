@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { acquireLock, LockedError, type Lock } from '../lock.js';
 import { defaultVault } from '../secrets/default-vault.js';
 import { SecureJsonFile } from './secure-json-file.js';
+import { pruneRunLogs } from './run-logs.js';
 
 /** Short-held lock: retry for up to 30 s (a holder only ever reads and writes one small file). */
 async function waitForLock(dir: string, name: string): Promise<Lock> {
@@ -61,12 +62,15 @@ export class StateStore {
 
   /** Adds or replaces a run (by id) and writes; history is capped to the newest MAX_RUNS. */
   async saveRun(run: RunRecord): Promise<void> {
-    await this.exclusive(async () => {
+    const kept = await this.exclusive(async () => {
     const runs = this.db.data.runs.filter((r) => r.id !== run.id);
     runs.push(run);
     this.db.data.runs = runs.slice(-MAX_RUNS);
     await this.db.write();
+    return runs.length > MAX_RUNS ? new Set(this.db.data.runs.map((r) => r.id)) : undefined;
     });
+    // A run the history forgot takes its log file (<state-dir>/logs, run-logs.ts) with it.
+    if (kept) await pruneRunLogs(this.dir, kept).catch(() => 0);
   }
 
   async runs(filter: Partial<Pick<RunRecord, 'vm' | 'kind' | 'status'>> = {}): Promise<RunRecord[]> {

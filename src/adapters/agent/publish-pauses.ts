@@ -5,7 +5,6 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostPath } from '../../core/host-path.js';
 import type { Pause } from '../../core/pause/pause.js';
 import { parsePublishedPauses, publishedPausesText, type PublishedPause } from '../../core/pause/published.js';
 import type { Transport } from '../transport/transport.js';
@@ -32,7 +31,9 @@ sync -- "$d"
 
 /** Writes `pauses` (`{}` when none) to <stateDir>/pauses.json on the host, atomically. */
 export async function publishPauses(t: Transport, stateDir: string, pauses: Readonly<Record<string, PublishedPause>>): Promise<void> {
-  await t.run(['sh', '-c', WRITE, 'sh', hostPath(stateDir)], { input: publishedPausesText(pauses), timeoutMs: 30_000 });
+  // The same state_dir the revision goes to (policy: an absolute path); the script puts `--` before it everywhere.
+  if (!stateDir.startsWith('/')) throw new Error(`${t.host}: state_dir ${JSON.stringify(stateDir)} is not an absolute path`);
+  await t.run(['sh', '-c', WRITE, 'sh', stateDir], { input: publishedPausesText(pauses), timeoutMs: 30_000 });
 }
 
 /**

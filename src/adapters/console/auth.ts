@@ -1,5 +1,5 @@
 // API token authentication: the tokens file (hashes only; a systemd credential `console-tokens`
-// or --api-tokens FILE) is read once, refused when world-readable or a symlink; a presented bearer
+// or --api-tokens FILE) is read at start and on SIGHUP, refused when world-readable or a symlink; a presented bearer
 // token is hashed and compared to every entry with timingSafeEqual. A good token goes to the vault.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The daemon's and CLI's memory, in lowdb (one JSON file in the state dir, scrubbed of secrets and
 // written durably through a private temp file): run history (capped), and anything that must survive a restart.
 import { Low } from 'lowdb';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, LockedError, type Lock } from '../lock.js';
 import { defaultVault } from '../secrets/default-vault.js';
@@ -32,14 +32,38 @@ export const MAX_RUNS = 2000;
 
 export class StateStore {
   private chain: Promise<unknown> = Promise.resolve();
+  /** inode:size:mtime of state.json as last read or written by this process (undefined: read again). */
+  private stamp: string | undefined;
   private constructor(private readonly db: Low<StateData>, private readonly dir: string) {}
+
+  private async stampNow(): Promise<string> {
+    const st = await stat(join(this.dir, 'state.json'), { bigint: true }).catch(() => undefined);
+    return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : 'none';
+  }
+
+  /** Parses state.json again only when it changed on disk (every writer renames a new file in):
+   *  the console reads the state on every request, and the file holds 2,000 runs. */
+  private async reload(): Promise<void> {
+    const now = await this.stampNow();
+    if (now === this.stamp) return;
+    await this.db.read();
+    this.stamp = now;
+  }
+
+  /** After a write the next read parses the file again: what is on disk went through the scrub,
+   *  the objects in memory did not (a secret in an error text must not reach the console). */
+  private async write(): Promise<void> {
+    this.stamp = undefined;
+    await this.db.write();
+  }
 
   /** `scrub` (default: the process-wide vault's) is applied to the serialized JSON before every write. */
   static async open(stateDir: string, opts: { scrub?: (s: string) => string } = {}): Promise<StateStore> {
     await mkdir(stateDir, { recursive: true, mode: 0o750 });
     const db = new Low<StateData>(new SecureJsonFile<StateData>(join(stateDir, 'state.json'), opts.scrub ?? defaultVault.scrub), { version: 1, runs: [] });
-    await db.read();
-    return new StateStore(db, stateDir);
+    const store = new StateStore(db, stateDir);
+    await store.reload();
+    return store;
   }
 
   /**
@@ -49,7 +73,7 @@ export class StateStore {
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(async () => {
       const lock = await waitForLock(join(this.dir, 'locks'), 'state-json');
-      try { await this.db.read(); return await fn(); } finally { await lock.release(); }
+      try { await this.reload(); return await fn(); } finally { await lock.release(); }
     });
     this.chain = run.catch(() => undefined);
     return run;
@@ -58,7 +82,7 @@ export class StateStore {
   get data(): StateData { return this.db.data; }
 
   /** Re-reads the file: what another process (the CLI, a Bacula-started backup) wrote since. */
-  async fresh(): Promise<StateData> { await this.db.read(); return this.db.data; }
+  async fresh(): Promise<StateData> { await this.reload(); return this.db.data; }
 
   /** Adds or replaces a run (by id) and writes; history is capped to the newest MAX_RUNS. */
   async saveRun(run: RunRecord): Promise<void> {
@@ -66,7 +90,7 @@ export class StateStore {
     const runs = this.db.data.runs.filter((r) => r.id !== run.id);
     runs.push(run);
     this.db.data.runs = runs.slice(-MAX_RUNS);
-    await this.db.write();
+    await this.write();
     return runs.length > MAX_RUNS ? new Set(this.db.data.runs.map((r) => r.id)) : undefined;
     });
     // A run the history forgot takes its log file (<state-dir>/logs, run-logs.ts) with it.
@@ -74,7 +98,7 @@ export class StateStore {
   }
 
   async runs(filter: Partial<Pick<RunRecord, 'vm' | 'kind' | 'status'>> = {}): Promise<RunRecord[]> {
-    await this.db.read();
+    await this.reload();
     return this.db.data.runs.filter((r) => (!filter.vm || r.vm === filter.vm) && (!filter.kind || r.kind === filter.kind) && (!filter.status || r.status === filter.status));
   }
 
@@ -83,12 +107,12 @@ export class StateStore {
     return this.exclusive(async () => {
     const hit = this.db.data.runs.filter((r) => r.status === 'running' && !isAlive(r.pid));
     for (const r of hit) { r.status = 'interrupted'; r.finished = now; r.error ??= 'the process running it died (killed or crashed)'; }
-    if (hit.length) await this.db.write();
+    if (hit.length) await this.write();
     return hit;
     });
   }
 
   async update(mutate: (d: StateData) => void): Promise<void> {
-    await this.exclusive(async () => { mutate(this.db.data); await this.db.write(); });
+    await this.exclusive(async () => { mutate(this.db.data); await this.write(); });
   }
 }

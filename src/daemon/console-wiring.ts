@@ -8,6 +8,7 @@ import type { Bconsole } from '../adapters/bacula/bconsole.js';
 import { buildConsoleApp } from '../adapters/console/app.js';
 import { authenticator, loadTokenFile } from '../adapters/console/auth.js';
 import { webRoutes } from '../adapters/console/web/routes.js';
+import { SessionStore } from '../adapters/console/web/sessions.js';
 import { AuditLog } from '../adapters/store/audit-log.js';
 import type { StateStore } from '../adapters/store/state-store.js';
 import { addDailySample, SAMPLES_KEY, usageOf, validSamples } from '../core/console/api-storage.js';
@@ -53,6 +54,7 @@ export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
   const tokens = w.tokensFile ? loadTokenFile(w.tokensFile) : [];
   if (!w.tokensFile) w.log.warn('console API: no tokens file (--api-tokens or the credential console-tokens); every API request gets 401');
   else w.log.info({ tokens: tokens.length }, 'console API tokens loaded');
+  const sessions = new SessionStore();
   let current = authenticator(tokens);
   const authenticate = (token: string): ReturnType<typeof current> => current(token);
   const reloadTokens = (): void => {
@@ -60,7 +62,9 @@ export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
     try {
       const fresh = loadTokenFile(w.tokensFile);
       current = authenticator(fresh);
-      w.log.info({ tokens: fresh.length }, 'console API tokens reloaded (SIGHUP)');
+      // A web session lives only as long as its token: one removed (or given another role) ends it.
+      const ended = sessions.retain((p) => fresh.some((t) => t.name === p.name && t.role === p.role));
+      w.log.info({ tokens: fresh.length, sessionsEnded: ended }, 'console API tokens reloaded (SIGHUP)');
     } catch (e) {
       w.log.error({ err: w.scrub((e as Error).message) }, 'console API tokens file not reloaded; the tokens in force are kept');
     }
@@ -81,7 +85,7 @@ export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
     onForbidden: (p, act, vm, need) => service.forbidden(p, act, vm, need),
     extra: async (a) => {
       try {
-        await webRoutes(a, { service, authenticate, templatesDir: TEMPLATES_DIR, timeZone: () => w.last()?.timeZone, onLogin: async (p) => { await audit.append({ at: now().toISOString(), by: `api:${p.name}`, role: p.role, act: 'login', result: 'ok' }); } });
+        await webRoutes(a, { service, authenticate, sessions, templatesDir: TEMPLATES_DIR, timeZone: () => w.last()?.timeZone, onLogin: async (p) => { await audit.append({ at: now().toISOString(), by: `api:${p.name}`, role: p.role, act: 'login', result: 'ok' }); } });
       } catch (e) { w.log.error({ err: w.scrub((e as Error).message) }, 'console web pages not registered'); }
       if (!a.hasRoute({ method: 'GET', url: '/' })) a.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/ui/', 302));
     },

@@ -476,8 +476,20 @@ describe('console API (real daemon)', () => {
     } finally {
       await writeFile(tokensFile, original, { mode: 0o600 });
     }
+    // A web session signed in with the late token ends when the token leaves the file.
+    const login = await fetch(`${d!.url}/ui/login`, { method: 'POST', redirect: 'manual', headers: { origin: d!.url, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(late.token)}` });
+    assert.equal(login.status, 303);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const page = () => fetch(`${d!.url}/ui/`, { redirect: 'manual', headers: { cookie } });
+    assert.equal((await page()).status, 200);
+    const keep = (await fetch(`${d!.url}/ui/login`, { method: 'POST', redirect: 'manual', headers: { origin: d!.url, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(tokens.viewer)}` }));
+    const keepCookie = (keep.headers.get('set-cookie') ?? '').split(';')[0]!;
     process.kill(d!.proc.pid!, 'SIGHUP');
     await waitFor('back to the original tokens', async () => (await call('GET', '/api/v1/fleet', { token: late.token })).status === 401, 30_000, 100);
+    const after = await page();
+    assert.equal(after.status, 303, 'the removed token\'s web session is gone');
+    assert.equal(after.headers.get('location'), '/ui/login');
+    assert.equal((await fetch(`${d!.url}/ui/`, { redirect: 'manual', headers: { cookie: keepCookie } })).status, 200, 'a kept token\'s session stays');
   });
 
   test('SIGTERM: a queued action and one waiting for a busy VM\'s lock are cancelled (audited as by the daemon), the running one finishes, exit 0', async () => {

@@ -30,6 +30,13 @@ export class SessionStore {
   }
 
   delete(id: string | undefined): void { if (id) this.map.delete(id); }
+
+  /** Ends every session whose principal `keep` refuses (a token removed from the tokens file); returns how many. */
+  retain(keep: (p: Principal) => boolean): number {
+    let n = 0;
+    for (const [id, s] of this.map) if (!keep(s.principal)) { this.map.delete(id); n++; }
+    return n;
+  }
   get size(): number { return this.map.size; }
 
   private sweep(): void {

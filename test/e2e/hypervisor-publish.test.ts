@@ -48,7 +48,8 @@ describe('hypervisor mode: only applied revisions reach a runs_on: hypervisor ho
     const r1 = (await repo.git('rev-parse', 'HEAD')).trim();
     d = await startDaemon(repo.bare, env.stateDir, ['--no-push']);
     await waitFor('hv1 to have the first applied revision', async () => (await localPublishedRevision(hvState)) === r1, 60_000);
-    assert.match(d.logs(), /applied revision published to the hypervisor/);
+    // The ref moves first, the log line follows it.
+    await waitFor('the publish log line', async () => /applied revision published to the hypervisor/.test(d!.logs()), 10_000);
 
     // hv1's own vmbackup (as its bacula-fd runs it) acts on that revision, whatever --repo says.
     const check = await vmbackup(['status', '--json', '--state-dir', hvState, '--repo', repo.work]);

@@ -21,6 +21,14 @@ export function localDateTime(iso: string, timeZone: string): string {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
+const CLOCKS = new Map<string, Intl.DateTimeFormat>();
+/** `HH:MM:SS` in `timeZone` (log lines). */
+export function localTime(iso: string, timeZone: string): string {
+  let f = CLOCKS.get(timeZone);
+  if (!f) CLOCKS.set(timeZone, (f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })));
+  return f.format(new Date(iso));
+}
+
 /** Calendar arithmetic on `YYYY-MM-DD` strings (done at UTC noon, so DST never shifts a day). */
 export function addDays(day: string, n: number): string {
   return new Date(Date.parse(`${day}T12:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);

@@ -8,6 +8,8 @@ import { vmDir } from '../core/backup-layout.js';
 import type { AuditLog } from '../adapters/store/audit-log.js';
 import { clearPause, readPauses, setPause } from '../adapters/store/pauses.js';
 import type { StateStore } from '../adapters/store/state-store.js';
+import { readRunLog } from '../adapters/store/run-logs.js';
+import type { RunRecord } from '../core/run-record.js';
 import type { AuditEntry } from '../core/audit/entry.js';
 import { ALERT_PERCENT, percentOf, SAMPLES_KEY, usageOf, validSamples } from '../core/console/api-storage.js';
 import { activePause, checkReason, parseUntil } from '../core/pause/pause.js';
@@ -21,6 +23,8 @@ export interface LastReconcile { summary: FleetSummary; statuses: VmStatus[]; ho
 
 export interface ConsoleServiceDeps {
   store: StateStore;
+  /** Where run logs live (<state-dir>/logs). */
+  stateDir: string;
   audit: AuditLog;
   queue: AdhocQueue;
   now: () => Date;
@@ -33,6 +37,9 @@ export interface ConsoleServiceDeps {
 }
 
 const VM_RUNS = 50;
+/** The VM page shows the log lines of its newest runs only. */
+const VM_RUNS_WITH_LOG = 5;
+const VM_LOG_LINES = 200;
 const DEFAULT_RUNS = 200;
 
 /** The pre-queue checks of an act against the applied policy and the VM's restore points (the queue's `check`). */
@@ -80,7 +87,7 @@ export class DaemonConsoleService implements ConsoleService {
   async vm(name: string): Promise<VmView | undefined> {
     const row = (await this.fleet()).vms.find((v) => v.status.vm === name);
     if (!row) return undefined;
-    const runs = (await this.runs({ vm: name, limit: VM_RUNS }));
+    const runs = await Promise.all((await this.runs({ vm: name, limit: VM_RUNS })).map((r, i) => (i < VM_RUNS_WITH_LOG ? this.withLog(r, VM_LOG_LINES) : r)));
     const actions = this.d.queue.list().filter((a) => a.vm === name && (a.state === 'queued' || a.state === 'running'));
     return { ...row, runs, actions };
   }
@@ -90,7 +97,21 @@ export class DaemonConsoleService implements ConsoleService {
     return [...all].sort((a, b) => (a.started < b.started ? 1 : a.started > b.started ? -1 : 0)).slice(0, filter.limit ?? DEFAULT_RUNS);
   }
 
-  async run(id: string) { return (await this.d.store.runs()).find((r) => r.id === id); }
+  async run(id: string) {
+    const r = (await this.d.store.runs()).find((x) => x.id === id);
+    return r && this.withLog(r);
+  }
+
+  /** The run with its stored log lines; a log file that is not a regular file is refused (logged), never read. */
+  private async withLog(r: RunRecord, maxLines?: number): Promise<RunRecord & { log?: NonNullable<Awaited<ReturnType<typeof readRunLog>>> }> {
+    try {
+      const log = await readRunLog(this.d.stateDir, r.id, maxLines ? { maxLines } : {});
+      return log?.length ? { ...r, log } : r;
+    } catch (e) {
+      this.d.log.warn({ runId: r.id, err: this.d.scrub((e as Error).message) }, 'run log not served');
+      return r;
+    }
+  }
 
   async hypervisors(): Promise<HypervisorView[]> {
     const f = await this.d.inForce();

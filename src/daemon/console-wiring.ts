@@ -79,7 +79,7 @@ export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
     return { revision, desired: snap.load.desired, hosts: await w.hostsFor(revision, snap.load.desired) };
   };
   const queue = new AdhocQueue({ store: w.store, stateDir: w.stateDir, log: w.log, now, notifier: w.notifier, ...(w.bconsole ? { bconsole: w.bconsole } : {}), gates: w.gates, audit, scrub: w.scrub, inForce, check: checkAdhoc, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
-  const service = new DaemonConsoleService({ store: w.store, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
+  const service = new DaemonConsoleService({ store: w.store, stateDir: w.stateDir, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
   const app = await buildConsoleApp({
     service, authenticate, log: w.log, scrub: w.scrub, ...(w.maxEventStreams ? { maxEventStreams: w.maxEventStreams } : {}),
     onForbidden: (p, act, vm, need) => service.forbidden(p, act, vm, need),

@@ -4,6 +4,10 @@
 import type { AuditEntry } from '../core/audit/entry.js';
 import type { Pause } from '../core/pause/pause.js';
 import type { RunRecord } from '../core/run-record.js';
+import type { RunLogLine } from '../core/run-log.js';
+
+/** A run with the log lines its process kept (<state-dir>/logs/<run>.jsonl), when it has any. */
+export type RunWithLog = RunRecord & { log?: RunLogLine[] };
 import type { FleetSummary, VmStatus } from '../core/status-model.js';
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -84,7 +88,8 @@ export interface VmView {
   pause?: Pause;
   /** Window: whether a scheduled/catch-up backup may start now, and the next start inside the window. */
   window?: { open: boolean; nextStart?: string; text: string };
-  runs: RunRecord[];
+  /** Newest first; the newest few carry their log lines. */
+  runs: RunWithLog[];
   /** Queued or running ad-hoc actions for this VM. */
   actions: QueuedAction[];
 }
@@ -131,7 +136,7 @@ export interface ConsoleService {
   fleet(): Promise<FleetView>;
   vm(name: string): Promise<VmView | undefined>;
   runs(filter: { vm?: string; kind?: RunRecord['kind']; limit?: number }): Promise<RunRecord[]>;
-  run(id: string): Promise<RunRecord | undefined>;
+  run(id: string): Promise<RunWithLog | undefined>;
   hypervisors(): Promise<HypervisorView[]>;
   storage(): Promise<StorageView>;
   revisions(): Promise<RevisionsView>;

@@ -44,7 +44,7 @@ before(async () => {
     desired: { settings: { storageRoot: storage }, hypervisors: [{ name: 'hv1' }], vms: [{ name: 'web1', hypervisor: 'hv1' }, { name: 'db1', hypervisor: 'hv1' }] } as unknown as InForce['desired'],
   });
   service = new DaemonConsoleService({
-    store, audit: new AuditLog(join(root, 'state'), (s) => s), queue: {} as AdhocQueue, now: () => new Date(), scrub: (s) => s,
+    store, stateDir: join(root, 'state'), audit: new AuditLog(join(root, 'state'), (s) => s), queue: {} as AdhocQueue, now: () => new Date(), scrub: (s) => s,
     log: pino({ level: 'silent' }), last: () => undefined, inForce,
   });
 });

@@ -1,6 +1,6 @@
 // An in-memory ConsoleService for the web pages' tests: a small fleet (one VM with a hostile name
 // and hostile texts), storage history, and actions that the test can move through their phases.
-import type { AdhocRequest, ConsoleService, FleetView, Principal, ProgressEvent, QueuedAction, StorageView, SubmitResult, VmView } from '../../src/ports/console.js';
+import type { AdhocRequest, ConsoleService, FleetView, Principal, ProgressEvent, QueuedAction, RunWithLog, StorageView, SubmitResult, VmView } from '../../src/ports/console.js';
 import type { VmStatus } from '../../src/core/status-model.js';
 import type { RunRecord } from '../../src/core/run-record.js';
 import type { Pause } from '../../src/core/pause/pause.js';
@@ -26,9 +26,14 @@ export function vmStatus(vm: string, hypervisor: string, over: Partial<VmStatus>
   };
 }
 
-const run = (vm: string, over: Partial<RunRecord> = {}): RunRecord => ({
+const run = (vm: string, over: Partial<RunWithLog> = {}): RunWithLog => ({
   id: `run-${vm}-1`, kind: 'backup', vm, hypervisor: 'hv1', backupId: '20261203T100000Z', started: '2026-12-03T10:00:00Z', finished: '2026-12-03T10:01:35Z', status: 'ok', warnings: [], pid: 1,
-  steps: [{ name: 'lock', ok: true, ms: 12 }, { name: 'snapshot', ok: true, ms: 1800 }, { name: 'copy', ok: true, ms: 90_000, detail: 'vda: 3.0 GiB' }, { name: 'commit', ok: true, ms: 900 }], ...over,
+  steps: [{ name: 'lock', ok: true, ms: 12 }, { name: 'snapshot', ok: true, ms: 1800 }, { name: 'copy', ok: true, ms: 90_000, detail: 'vda: 3.0 GiB' }, { name: 'commit', ok: true, ms: 900 }],
+  log: [
+    { at: '2026-12-03T10:00:02Z', level: 'info', msg: 'step done', fields: { step: 'snapshot', ms: 1800 } },
+    { at: '2026-12-03T10:01:32Z', level: 'warn', msg: 'guest agent did not answer; crash-consistent snapshot', fields: {} },
+  ],
+  ...over,
 });
 
 export class FakeConsole implements ConsoleService {
@@ -52,7 +57,7 @@ export class FakeConsole implements ConsoleService {
     const status = this.statuses.find((s) => s.vm === name);
     if (!status) return undefined;
     const p = this.pauses[name];
-    return { status, ...(p ? { pause: p } : {}), runs: name === HOSTILE ? [run(name, { status: 'failed', error: HOSTILE, steps: [{ name: 'copy', ok: false, ms: 10, detail: HOSTILE }] })] : [run(name), run(name, { id: `run-${name}-0`, backupId: '20261202T100000Z', started: '2026-12-02T10:00:00Z', finished: '2026-12-02T10:02:10Z' })], actions: this.list.filter((a) => a.vm === name && (a.state === 'queued' || a.state === 'running')) };
+    return { status, ...(p ? { pause: p } : {}), runs: name === HOSTILE ? [run(name, { status: 'failed', error: HOSTILE, steps: [{ name: 'copy', ok: false, ms: 10, detail: HOSTILE }], log: [{ at: '2026-12-03T10:00:00Z', level: 'error', msg: HOSTILE, fields: { err: HOSTILE } }] })] : [run(name), run(name, { id: `run-${name}-0`, backupId: '20261202T100000Z', started: '2026-12-02T10:00:00Z', finished: '2026-12-02T10:02:10Z' })], actions: this.list.filter((a) => a.vm === name && (a.state === 'queued' || a.state === 'running')) };
   }
   async runs(): Promise<RunRecord[]> { return []; }
   async run(): Promise<RunRecord | undefined> { return undefined; }

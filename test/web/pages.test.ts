@@ -262,3 +262,16 @@ test('the VM page shows the test-restore screenshot as an <img> from a session-a
   assert.match(String(none.headers['content-type']), /^text\/html/);
   await app.close();
 });
+
+test('the VM page shows each run\'s log lines (local time, level, message and fields), escaped', async () => {
+  const { app } = await webApp();
+  const { cookie } = await login(app, 'tok-viewer');
+  const page = await get(app, '/ui/vms/web1', cookie);
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /<pre class="runlog"><span class="lv-info">10:00:02 info<\/span> step done step&#x3D;snapshot ms&#x3D;1800/);
+  assert.match(page.body, /lv-warn">10:01:32 warn<\/span> guest agent did not answer/);
+  const hostile = await get(app, `/ui/vms/${encodeURIComponent(HOSTILE)}`, cookie);
+  assert.match(hostile.body, /lv-error">10:00:00 error<\/span> &lt;script&gt;alert/);
+  assert.doesNotMatch(hostile.body, /<script>alert/);
+  await app.close();
+});

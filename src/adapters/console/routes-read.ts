@@ -40,7 +40,7 @@ export function readRoutes(app: FastifyInstance, s: ConsoleService): void {
     return reply.type('image/png').header('x-content-type-options', 'nosniff').header('cache-control', 'no-store').send(png);
   });
   get('/runs', 'Runs (backup, verify, restore, test-restore, cleanup), newest first', { querystring: RUNS_QUERY, response: { 200: { type: 'array', items: OPEN_OBJECT }, ...errors() } }, async (req) => s.runs(req.query as object));
-  get('/runs/:id', 'One run with its steps (and log lines when the record has them)', { params: ID_PARAMS, response: { 200: OPEN_OBJECT, ...errors(404) } }, async (req, reply) => {
+  get('/runs/:id', 'One run with its steps and the log lines its process kept', { params: ID_PARAMS, response: { 200: OPEN_OBJECT, ...errors(404) } }, async (req, reply) => {
     const r = await s.run((req.params as { id: string }).id);
     return r ?? notFound(reply, 'RUN_NOT_FOUND', 'run');
   });

@@ -1,9 +1,10 @@
 // The VM page's view model: state, restore points with keep reasons and verification, runs with
 // step timings, the test-restore evidence, and the ad-hoc actions under way. Pure.
 import type { RunRecord } from '../run-record.js';
+import type { RunLogLine } from '../run-log.js';
 import type { VmStatus } from '../status-model.js';
 import type { Pause } from '../pause/pause.js';
-import { humanBytes, humanDuration, localDateTime } from '../status-format.js';
+import { humanBytes, humanDuration, localDateTime, localTime } from '../status-format.js';
 import { calendarCells, type CalendarCell } from './calendar.js';
 import { lastBackupText, vmState, windowText, type VmState } from './fleet-view.js';
 
@@ -11,7 +12,7 @@ import { lastBackupText, vmState, windowText, type VmState } from './fleet-view.
 export interface ActionLike { id: string; kind: string; vm: string; state: string; phase: string; percent?: number; by: string; requestedAt: string; detail?: string }
 
 export interface PointRow { id: string; time: string; kind: string; size: string; status: string; verify: string; verifyCls: string; keep: string; ok: boolean }
-export interface RunRow { id: string; kind: string; status: string; cls: string; started: string; took: string; backupId: string; error: string; warnings: string[]; steps: { name: string; ok: boolean; took: string; detail: string }[] }
+export interface RunRow { id: string; kind: string; status: string; cls: string; started: string; took: string; backupId: string; error: string; warnings: string[]; steps: { name: string; ok: boolean; took: string; detail: string }[]; log: { at: string; level: string; text: string }[] }
 
 export interface VmPage {
   vm: string;
@@ -35,12 +36,16 @@ export interface VmPage {
   actions: (ActionLike & { href: string; progress: string })[];
 }
 
-export function runRow(r: RunRecord, tz: string): RunRow {
+/** A log line's fields after its message, `key=value`, for the page (already an allow-list: core/run-log.ts). */
+const fieldText = (f: Record<string, unknown>): string => Object.entries(f).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ');
+
+export function runRow(r: RunRecord & { log?: RunLogLine[] }, tz: string): RunRow {
   const took = r.finished ? humanDuration(Date.parse(r.finished) - Date.parse(r.started)) : 'running';
   return {
     id: r.id, kind: r.kind, status: r.status, cls: r.status === 'ok' ? 'st-ok' : r.status === 'running' ? 'st-unknown' : 'st-bad',
     started: localDateTime(r.started, tz), took, backupId: r.backupId ?? '', error: r.error ?? '', warnings: r.warnings,
     steps: r.steps.map((s) => ({ name: s.name, ok: s.ok, took: s.ms < 1000 ? `${s.ms} ms` : humanDuration(s.ms), detail: s.detail ?? '' })),
+    log: (r.log ?? []).map((l) => ({ at: l.at && Number.isFinite(Date.parse(l.at)) ? localTime(l.at, tz) : '', level: l.level, text: [l.msg, fieldText(l.fields)].filter(Boolean).join(' ') })),
   };
 }
 
@@ -48,7 +53,7 @@ export function actionProgress(a: ActionLike): string {
   return a.phase === 'copying' && a.percent !== undefined ? `copying ${a.percent}%` : a.phase;
 }
 
-export function vmPage(v: { status: VmStatus; pause?: Pause; window?: { open: boolean; nextStart?: string; text: string }; runs: RunRecord[]; actions: ActionLike[] }, now: string, tz: string): VmPage {
+export function vmPage(v: { status: VmStatus; pause?: Pause; window?: { open: boolean; nextStart?: string; text: string }; runs: (RunRecord & { log?: RunLogLine[] })[]; actions: ActionLike[] }, now: string, tz: string): VmPage {
   const s = v.status;
   const points: PointRow[] = s.restore_points.map((p) => ({
     id: p.id, time: localDateTime(p.time, tz), kind: p.kind ?? 'full', size: p.size_bytes !== undefined ? humanBytes(p.size_bytes) : '—', status: p.status,

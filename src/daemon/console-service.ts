@@ -34,6 +34,8 @@ export interface ConsoleServiceDeps {
   inForce: () => Promise<InForce | undefined>;
   /** An ad-hoc act refused by role (403), for the metrics (vmbackup_adhoc_actions_total result="refused"). */
   onEnd?: (kind: string, result: 'refused') => void;
+  /** A pause or resume was recorded. */
+  onPauseChange?: () => void;
 }
 
 const VM_RUNS = 50;
@@ -181,6 +183,7 @@ export class DaemonConsoleService implements ConsoleService {
     await setPause(this.d.store, pause, now);
     await this.auditAct(by, 'pause', vm, 'ok', `until ${u.until}: ${reason}`);
     this.d.log.info({ vm, until: u.until, by: pause.by }, 'VM paused through the API');
+    this.d.onPauseChange?.();
     return { ok: true as const, pause };
   }
 
@@ -193,6 +196,7 @@ export class DaemonConsoleService implements ConsoleService {
     const was = await clearPause(this.d.store, vm);
     const active = was && Date.parse(was.until) > this.d.now().getTime() ? was : undefined;
     await this.auditAct(by, 'resume', vm, 'ok', active ? `pause until ${active.until} ended` : 'no pause was in force');
+    if (active) this.d.onPauseChange?.();
     return { ok: true as const, ...(active ? { was: active } : {}) };
   }
 }

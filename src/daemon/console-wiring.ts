@@ -38,6 +38,8 @@ export interface ConsoleWiring {
   maxEventStreams?: number;
   /** Once per ad-hoc action when it ends or is refused (MetricsRegistry.recordAdhoc). */
   recordAdhoc?: (kind: string, result: string) => void;
+  /** After a pause or resume through the API (the daemon reconciles, so status and hypervisors see it). */
+  onPauseChange?: () => void;
 }
 
 export interface ConsoleParts {
@@ -79,7 +81,7 @@ export async function startConsole(w: ConsoleWiring): Promise<ConsoleParts> {
     return { revision, desired: snap.load.desired, hosts: await w.hostsFor(revision, snap.load.desired) };
   };
   const queue = new AdhocQueue({ store: w.store, stateDir: w.stateDir, log: w.log, now, notifier: w.notifier, ...(w.bconsole ? { bconsole: w.bconsole } : {}), gates: w.gates, audit, scrub: w.scrub, inForce, check: checkAdhoc, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
-  const service = new DaemonConsoleService({ store: w.store, stateDir: w.stateDir, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}) });
+  const service = new DaemonConsoleService({ store: w.store, stateDir: w.stateDir, audit, queue, now, scrub: w.scrub, log: w.log, last: w.last, inForce, ...(w.recordAdhoc ? { onEnd: w.recordAdhoc } : {}), ...(w.onPauseChange ? { onPauseChange: w.onPauseChange } : {}) });
   const app = await buildConsoleApp({
     service, authenticate, log: w.log, scrub: w.scrub, ...(w.maxEventStreams ? { maxEventStreams: w.maxEventStreams } : {}),
     onForbidden: (p, act, vm, need) => service.forbidden(p, act, vm, need),

@@ -171,6 +171,8 @@ export async function runDaemon(o: DaemonOptions, log: Logger, makeNotifier: (st
   });
   consoleParts = o.listen ? await startConsole({
     store, stateDir: o.stateDir, log, notifier, policy, hostsFor, gates, last: () => last, scrub: defaultVault.scrub, recordAdhoc: (k, r) => metrics.recordAdhoc(k, r),
+    // A pause or resume is reconciled at once: status, metrics and runs_on: hypervisor hosts see it now.
+    onPauseChange: () => { void co.request('pause'); },
     ...(o.bconsoleConfig ? { bconsole: new Bconsole(o.bconsoleConfig) } : {}), ...(o.apiTokensFile ? { tokensFile: o.apiTokensFile } : {}), ...(o.apiMaxEventStreams ? { maxEventStreams: o.apiMaxEventStreams } : {}),
   }) : undefined;
   const server = o.listen ? await listen(consoleParts ? combineListeners(app, consoleParts.app) : app, o.listen) : undefined;

@@ -255,6 +255,8 @@ describe('console API (real daemon)', () => {
     assert.equal(p.status, 200, JSON.stringify(p.json));
     assert.equal(p.json.by, 'api:t-operator');
     assert.equal((await op('GET', '/api/v1/vms/app-02')).json.pause?.reason, 'disk swap');
+    // The pause is reconciled at once (status, metrics, runs_on: hypervisor hosts), not at the next poll.
+    await waitFor('a reconcile triggered by the pause', async () => /vmbackup_reconcile_triggers_total\{reason="pause"\} [1-9]/.test(await (await fetch(`${d!.url}/metrics`)).text()), 10_000, 200);
     await waitFor('pause expired', async () => (await op('GET', '/api/v1/vms/app-02')).json.pause === undefined, 15_000, 250);
     assert.equal((await op('POST', '/api/v1/vms/app-02/pause', { until: 'tomorrow', reason: 'x' })).json.error.code, 'BAD_UNTIL');
     assert.equal((await op('POST', '/api/v1/vms/app-02/pause', { until: '1h', reason: 'two\nlines' })).json.error.code, 'BAD_REASON');

@@ -24,6 +24,8 @@ import { readPolicyFilesFromDir } from '../../src/adapters/policy-files.js';
 import { resolveTemplates } from '../../src/adapters/templates.js';
 import { Bconsole } from '../../src/adapters/bacula/bconsole.js';
 import { applyDesired } from '../../src/daemon/apply.js';
+import { mintToken } from '../../src/adapters/console/auth.js';
+import { tokenLine } from '../../src/core/console/tokens.js';
 
 type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { text: string }[] };
 type Slack = { text: string; blocks: Block[] };
@@ -48,6 +50,7 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
   let channels: Record<string, string> = {};
   let conf = '';
   let failed = false;
+  const operator = mintToken();
   const vms = () => policy.vms as Record<string, unknown>[];
   const ids = async (vm: string, hv: string) => (await readdir(join(env!.storageDir, hv, vm)).catch(() => [])).filter((n) => ID_RE.test(n)).sort();
   const remoteLog = async () => (await execa('git', ['-C', repo!.bare, 'log', '--format=%s', 'main'])).stdout.split('\n');
@@ -135,7 +138,9 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
     if (!labOrSkip(t) || !baculaOrSkip(t)) return;
     failed = true;
     const before = await readFile(conf, 'utf8');
-    d = await startDaemon(repo!.bare, env!.stateDir, ['--bacula-config-dir', dir!.dir, '--bconsole-config', dir!.bconsoleConf], secrets);
+    const tokens = join(env!.root, 'console-tokens');
+    await writeFile(tokens, `${tokenLine('ops', 'operator', operator.digest)}\n`, { mode: 0o600 });
+    d = await startDaemon(repo!.bare, env!.stateDir, ['--bacula-config-dir', dir!.dir, '--bconsole-config', dir!.bconsoleConf, '--api-tokens', tokens], secrets);
     await waitFor('readyz', async () => (await fetch(`${d!.url}/readyz`)).status === 200, 90_000).catch((e: Error) => { throw new Error(e.message + logsTail()); });
     assert.equal(await readFile(conf, 'utf8'), before, 'an unchanged render is not rewritten');
     assert.doesNotMatch(d.logs(), /configuration applied/);
@@ -363,6 +368,32 @@ describe('vmbackup daemon (Bacula mode) end to end', () => {
     assert.match(mail.text, /^Total VMs: 2$/m);
     assert.match(mail.text, new RegExp(`^Total size \\(7d\\): ${size.replace('.', '\\.')}$`, 'm'));
     assert.match(mail.text, /^Unprotected \(\d+\)\n(?: {2}- .+\n)*? {2}- hv2-vm2 \(hv2\)$/m);
+    failed = false;
+  });
+
+  test('an operator\'s ad-hoc backup through the API runs as a Bacula job: the catalog records it, the manifest carries its JobId, the audit pairs accepted and ok', { timeout: 240_000 }, async (t) => {
+    if (!labOrSkip(t) || !baculaOrSkip(t)) return;
+    failed = true;
+    await quiet('lab-noos');
+    const before = await ids('lab-noos', 'local');
+    const lastJob = Math.max(0, ...(await catalogJobs(dir!.bconsoleConf)).map((j) => j.jobId));
+    const res = await fetch(`${d!.url}/api/v1/vms/lab-noos/backup`, { method: 'POST', headers: { authorization: `Bearer ${operator.token}`, 'content-type': 'application/json' }, body: '{}' });
+    const body = await res.json() as { id: string; state: string };
+    assert.equal(res.status, 202, JSON.stringify(body));
+    const done = await waitFor('the ad-hoc action to end', async () => {
+      const a = await (await fetch(`${d!.url}/api/v1/actions/${body.id}`, { headers: { authorization: `Bearer ${operator.token}` } })).json() as { state: string; detail?: string };
+      return a.state === 'ok' || a.state === 'failed' ? a : undefined;
+    }, 180_000, 500).catch((e: Error) => { throw new Error(e.message + logsTail()); });
+    assert.equal(done.state, 'ok', `${done.detail}${logsTail()}`);
+    assert.match(done.detail ?? '', /^Bacula JobId \d+/, 'through bconsole, so the director\'s catalog stays true');
+    const j = await job('backup-vm-lab-noos', 'T', lastJob);
+    const after = await ids('lab-noos', 'local');
+    const added = after.filter((x) => !before.includes(x));
+    assert.equal(added.length, 1, `one new restore point: ${after.join(', ')}`);
+    const manifest = JSON.parse(await readFile(join(env!.storageDir, 'local', 'lab-noos', added[0]!, 'backup-metadata.json'), 'utf8')) as { bacula_job_id?: string };
+    assert.equal(manifest.bacula_job_id, String(j.jobId));
+    const audit = (await readFile(join(env!.stateDir, 'audit', `${new Date().toISOString().slice(0, 7)}.jsonl`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { action_id?: string; result: string; by: string });
+    assert.deepEqual(audit.filter((e) => e.action_id === body.id).map((e) => [e.by, e.result]), [['api:ops', 'accepted'], ['api:ops', 'ok']]);
     failed = false;
   });
 

@@ -5,14 +5,13 @@
 // backup of it is ever attempted.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { type TestRepo } from '../helpers/git-repo.js';
 import { startDaemon, waitFor, type DaemonProc } from '../helpers/daemon.js';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
 import { vmbackup } from '../helpers/cli.js';
-import { labPolicy } from '../lab/policy-repo.js';
+import { hvModeLabRepo } from '../helpers/hv-mode-lab.js';
 import { loadLab } from '../lab/lab.js';
 
 describe('hypervisor mode: pauses made on the control host reach the hypervisor', { timeout: 180_000 }, () => {
@@ -29,20 +28,10 @@ describe('hypervisor mode: pauses made on the control host reach the hypervisor'
     const lab = loadLab();
     if (!lab) return;
     env = await labEnv(lab, { isolate: true });
-    const base = labPolicy(lab, {
-      controlDir: join(env.root, 'ssh'), storageRoot: env.storageDir,
-      remoteStorageRoot: join(lab.storage.remoteDir, env.storageDir.slice(lab.storage.dir.length + 1)),
-      hostOverrides: { hv1: { runs_on: 'hypervisor', state_dir: hvState } },
-    });
-    const policy = {
-      ...base,
+    ({ repo } = await hvModeLabRepo(lab, env, hvState, {
       policies: [{ name: 'closed', schedule: 'weekly', retention: { keep_last: 3 }, blackout: [{ from: '2020-01-01', to: '2099-12-31' }] }],
       vms: [{ name: 'r4-ghost', hypervisor: 'hv1', policy: 'closed' }],
-    };
-    const src = join(env.root, 'seed');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'lab.yaml'), stringify(policy));
-    repo = await makeRepo(src);
+    }));
   });
   after(async () => {
     await d?.stop().catch(() => undefined);

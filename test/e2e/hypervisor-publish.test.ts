@@ -3,15 +3,15 @@
 // vmbackup keeps acting on the last applied one until a valid revision is applied.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { localPublishedRevision } from '../../src/adapters/git/publish-revision.js';
-import { commitAndPush, makeRepo, type TestRepo } from '../helpers/git-repo.js';
+import { commitAndPush, type TestRepo } from '../helpers/git-repo.js';
 import { daemonState, startDaemon, waitFor, webhook, type DaemonProc } from '../helpers/daemon.js';
 import { labEnv, labOrSkip, type LabEnv } from '../helpers/lab.js';
 import { vmbackup } from '../helpers/cli.js';
-import { labPolicy } from '../lab/policy-repo.js';
+import { hvModeLabRepo } from '../helpers/hv-mode-lab.js';
 import { loadLab } from '../lab/lab.js';
 
 describe('hypervisor mode: only applied revisions reach a runs_on: hypervisor host', { timeout: 180_000 }, () => {
@@ -25,16 +25,7 @@ describe('hypervisor mode: only applied revisions reach a runs_on: hypervisor ho
     const lab = loadLab();
     if (!lab) return;
     env = await labEnv(lab, { isolate: true });
-    const base = labPolicy(lab, {
-      controlDir: join(env.root, 'ssh'), storageRoot: env.storageDir,
-      remoteStorageRoot: join(lab.storage.remoteDir, env.storageDir.slice(lab.storage.dir.length + 1)),
-      hostOverrides: { hv1: { runs_on: 'hypervisor', state_dir: hvState } },
-    });
-    policy = { ...base, vms: [] };
-    const src = join(env.root, 'seed');
-    await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'lab.yaml'), stringify(policy));
-    repo = await makeRepo(src);
+    ({ repo, policy } = await hvModeLabRepo(lab, env, hvState));
   });
   after(async () => {
     await d?.stop().catch(() => undefined);

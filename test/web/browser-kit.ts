@@ -41,3 +41,17 @@ export async function keepForReadme(file: string, name: string): Promise<void> {
   await mkdir(join(ROOT, 'docs', 'screenshots'), { recursive: true });
   await copyFile(file, join(ROOT, 'docs', 'screenshots', `${name}.png`));
 }
+
+/** The same browser with JavaScript turned off in the context (the console must work without it). */
+export async function launchWithoutScript(): Promise<Browser> {
+  const profile = await mkdtemp(join(tmpdir(), 'vmb-chromium-nojs-'));
+  const shots = process.env.VMBACKUP_SCREENSHOT_DIR ?? join(profile, 'screenshots');
+  await mkdir(shots, { recursive: true });
+  const context = await chromium.launchPersistentContext(join(profile, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 }, javaScriptEnabled: false });
+  return {
+    context, shots,
+    newPage: () => context.newPage(),
+    shot: async (page, name) => { const file = join(shots, `${name}.png`); await page.screenshot({ path: file, fullPage: true }); return file; },
+    close: async () => { await context.close(); await rm(join(profile, 'profile'), { recursive: true, force: true }); },
+  };
+}

@@ -15,6 +15,8 @@ test('state: Ready, failed, overdue, unknown, and a pause wins', () => {
   assert.equal(vmState(cond('False', 'Overdue')).label, 'overdue');
   assert.equal(vmState(cond('Unknown', 'HostUnreachable')).label, 'unknown');
   assert.equal(vmState(cond('False', 'BackupFailed'), { until: '2026-12-05T00:00:00Z', reason: 'move' }).label, 'paused');
+  // The message says the end in the page's time zone, like the banner beside it (not the raw ISO time).
+  assert.equal(vmState(cond('False', 'BackupFailed'), { until: '2026-12-05T00:00:00Z', reason: 'move' }, 'Europe/Berlin').message, 'until 2026-12-05 01:00: move');
 });
 
 test('action: phases before the current one are done, copying shows its percent, ok is all done', () => {

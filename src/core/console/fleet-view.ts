@@ -9,11 +9,12 @@ import { calendarCells, calendarHeader, type CalendarCell } from './calendar.js'
 export interface VmState { label: string; cls: string; reason: string; message: string }
 
 /** Ready / failed / overdue / paused / unknown, from the Ready condition and a pause in force. */
-export function vmState(s: VmStatus, pause?: { until: string; reason: string }): VmState {
+export function vmState(s: VmStatus, pause?: { until: string; reason: string }, tz = 'UTC'): VmState {
   const ready = s.conditions.find((c) => c.type === 'Ready');
   const stalled = s.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
   const reason = ready?.reason ?? 'NoStatus', message = stalled ? `${stalled.reason}: ${stalled.message}` : (ready?.message ?? '');
-  if (pause ?? s.paused) return { label: 'paused', cls: 'st-paused', reason, message: `until ${(pause ?? s.paused)!.until}: ${(pause ?? s.paused)!.reason}` };
+  const p = pause ?? s.paused;
+  if (p) return { label: 'paused', cls: 'st-paused', reason, message: `until ${localDateTime(p.until, tz)}: ${p.reason}` };
   if (ready?.status === 'True') return { label: 'Ready', cls: 'st-ok', reason, message };
   if (ready?.status === 'False') return reason === 'Overdue' ? { label: 'overdue', cls: 'st-warn', reason, message } : { label: 'failed', cls: 'st-bad', reason, message };
   return { label: 'unknown', cls: 'st-unknown', reason, message };
@@ -62,7 +63,7 @@ export function fleetPage(view: FleetIn, now: string, tz: string): FleetPage {
     const last = lastBackupText(s, now, tz);
     const win = windowText(v.window ?? (s.window ? { open: s.window.open, text: s.window.text, ...(s.window.next_start ? { nextStart: s.window.next_start } : {}) } : undefined), tz);
     const row: FleetRow = {
-      vm: s.vm, href: `/ui/vms/${encodeURIComponent(s.vm)}`, hypervisor: s.hypervisor, state: vmState(s, v.pause),
+      vm: s.vm, href: `/ui/vms/${encodeURIComponent(s.vm)}`, hypervisor: s.hypervisor, state: vmState(s, v.pause, tz),
       lastBackup: last.text, lastBackupTitle: last.title, nextDue: s.next_due ? localDateTime(s.next_due, tz) : '—',
       ...(win ? { window: win } : {}), cells: calendarCells(s.history, now, tz),
     };

@@ -64,7 +64,7 @@ export function vmPage(v: { status: VmStatus; pause?: Pause; window?: { open: bo
   const win = windowText(v.window ?? (s.window ? { open: s.window.open, text: s.window.text, ...(s.window.next_start ? { nextStart: s.window.next_start } : {}) } : undefined), tz);
   const newestOk = s.restore_points.filter((p) => p.status === 'ok').sort((a, b) => (a.time < b.time ? 1 : -1))[0]?.id;
   return {
-    vm: s.vm, path: `/ui/vms/${encodeURIComponent(s.vm)}`, restoreHref: `/ui/restore?vm=${encodeURIComponent(s.vm)}`, hypervisor: s.hypervisor, policy: s.policy ?? '—', observed: s.observed, state: vmState(s, pause),
+    vm: s.vm, path: `/ui/vms/${encodeURIComponent(s.vm)}`, restoreHref: `/ui/restore?vm=${encodeURIComponent(s.vm)}`, hypervisor: s.hypervisor, policy: s.policy ?? '—', observed: s.observed, state: vmState(s, pause, tz),
     lastBackup: lastBackupText(s, now, tz).text, nextDue: s.next_due ? localDateTime(s.next_due, tz) : '—',
     ...(win ? { window: win } : {}),
     ...(pause ? { pause: { until: localDateTime(pause.until, tz), reason: pause.reason, by: pause.by } } : {}),

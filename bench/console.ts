@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { writeHistory } from './console-history.js';
 import { load, sseFanout, webLogin } from './console-load.js';
 import { printReport, routeFigures, verdicts, type ConsoleFigures, type RouteFigures } from './console-report.js';
-import { freePort, readyz, startDaemon, stopDaemon, type Daemon } from './daemon-proc.js';
+import { freePort, readyz, startDaemon, stopDaemon, unitNodeOptions, vmRssKiB, type Daemon } from './daemon-proc.js';
 import { makeRepos } from './daemon-repo.js';
 import { writeSoakFleet } from './soak-fleet.js';
 
@@ -30,8 +30,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 interface Options { vms: number; hosts: number; seconds: number; concurrency: number; streams: number; rounds: number; nodeOptions: string; json: boolean; keep: boolean }
 const USAGE = 'usage: node dist/bench/console.js [--vms N] [--hosts N] [--seconds S] [--concurrency N] [--streams N] [--rounds N] [--node-options "..."] [--json] [--keep]\n';
 
-/** The shipped unit's NODE_OPTIONS (as bench/soak.ts reads them): the daemon's figures as deployed. */
-const unitNodeOptions = (): string => /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(readFileSync(resolve(HERE, '..', '..', 'systemd', 'vmbackup.service'), 'utf8'))?.[1] ?? '';
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { vms: 200, hosts: 4, seconds: 15, concurrency: 8, streams: 16, rounds: 10, nodeOptions: unitNodeOptions(), json: false, keep: false };
@@ -59,7 +57,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const rssMB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
+const rssMB = (pid: number): number => vmRssKiB(pid) / 1024;
 
 /** Mints a token with the CLI, as an operator would. */
 function mint(name: string, role: string): { token: string; line: string } {

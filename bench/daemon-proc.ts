@@ -5,7 +5,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The NODE_OPTIONS the shipped unit sets (Environment="NODE_OPTIONS=…"), or '' when it sets none: the daemon's figures as deployed. */
+export function unitNodeOptions(): string {
+  const unit = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'systemd', 'vmbackup.service'), 'utf8'); // from <root>/dist/bench
+  return /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit)?.[1] ?? '';
+}
+
+/** A process's resident set (VmRSS) in KiB, from /proc. */
+export const vmRssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
 
 /** A pino line; `time` (ISO, ms resolution, as the daemon's logger writes it) as epoch ms. */
 export interface LogEvent { time: number; msg: string; [k: string]: unknown }

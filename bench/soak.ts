@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startDaemon, stopDaemon, type Daemon } from './daemon-proc.js';
+import { freePort, startDaemon, stopDaemon, unitNodeOptions, vmRssKiB, type Daemon } from './daemon-proc.js';
 import { makeRepos } from './daemon-repo.js';
 import { writeSoakFleet } from './soak-fleet.js';
 import { figures, printReport, verdicts, type RssSample } from './soak-report.js';
@@ -24,12 +24,6 @@ const CLI = resolve(HERE, '..', 'src', 'main.js');
 
 class BenchFailure extends Error {}
 const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
-
-/** The NODE_OPTIONS the shipped unit sets (Environment="NODE_OPTIONS=…"), or '' when it sets none. */
-function unitNodeOptions(): string {
-  const unit = readFileSync(resolve(HERE, '..', '..', 'systemd', 'vmbackup.service'), 'utf8');
-  return /^Environment="NODE_OPTIONS=([^"]*)"$/m.exec(unit)?.[1] ?? '';
-}
 
 interface Options { passes: number; vms: number; hosts: number; pollSec: number; nodeOptions: string; json: boolean; keep: boolean }
 const USAGE = 'usage: node dist/bench/soak.js [--passes N] [--vms N] [--hosts N] [--poll SEC] [--node-options "..."] [--json] [--keep]\n';
@@ -58,7 +52,6 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const vmRssKiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
 
 /** nodejs_heap_size_used_bytes and vmbackup_reconcile_triggers_total{reason} from /metrics. */
 async function scrape(url: string): Promise<{ heapUsed?: number; triggers: Record<string, number> }> {

@@ -55,3 +55,9 @@ export async function launchWithoutScript(): Promise<Browser> {
     close: async () => { await context.close(); await rm(join(profile, 'profile'), { recursive: true, force: true }); },
   };
 }
+
+/** Polls the page until `ok` (the CSP forbids evaluated strings, and scripts may be off: no waitForFunction). */
+export async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await ok().catch(() => false)) return;
+  throw new Error('timed out waiting on the page');
+}

@@ -3,22 +3,13 @@
 // restore wizard), and an action's progress page must reach done through its <noscript> refresh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { webRoutes } from '../../src/adapters/console/web/routes.js';
 import type { Phase } from '../../src/ports/console.js';
-import { ROOT } from '../helpers/paths.js';
-import { FakeConsole, NOW, TOKENS } from './fake-console.js';
-import { chromiumOrSkip, launchWithoutScript } from './browser-kit.js';
+import { FakeConsole, NOW } from './fake-console.js';
+import { webApp } from './web-app.js';
+import { chromiumOrSkip, launchWithoutScript, until } from './browser-kit.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls the page (no waitForFunction: scripts are off). */
-async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok().catch(() => false)) return;
-  throw new Error('timed out waiting on the page');
-}
 
 /** Clicks a link or a form's button and waits for the page it leads to (a real navigation, even to
  *  the same address after a 303, as pause and resume do). */
@@ -35,8 +26,7 @@ test('console pages in Chromium without JavaScript: operator backup with refresh
   const service = new FakeConsole();
   const web1 = service.statuses.find((s) => s.vm === 'web1')!;
   web1.history = web1.history.filter((h) => h.day !== NOW.slice(0, 10)); // no backup yet today
-  const app = Fastify();
-  await webRoutes(app, { service, authenticate: (tok) => TOKENS[tok], templatesDir: join(ROOT, 'templates'), now: () => NOW });
+  const { app } = await webApp(service);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const b = await launchWithoutScript();
   const problems: string[] = [];

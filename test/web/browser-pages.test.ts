@@ -4,27 +4,17 @@
 // page at the end (the README's fleet and VM pictures come from here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
-import { join } from 'node:path';
-import { webRoutes } from '../../src/adapters/console/web/routes.js';
 import type { Phase } from '../../src/ports/console.js';
-import { ROOT } from '../helpers/paths.js';
-import { FakeConsole, NOW, TOKENS } from './fake-console.js';
-import { chromiumOrSkip, keepForReadme, launch } from './browser-kit.js';
-
-/** Polls the page (the CSP forbids evaluated strings, so no waitForFunction with text). */
-async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (await ok().catch(() => false)) return;
-  throw new Error('timed out waiting on the page');
-}
+import { FakeConsole, NOW } from './fake-console.js';
+import { webApp } from './web-app.js';
+import { chromiumOrSkip, keepForReadme, launch, until } from './browser-kit.js';
 
 test('console pages in Chromium: operator backup with live progress, admin restore wizard, screenshots', { timeout: 120_000 }, async (t) => {
   if (!chromiumOrSkip(t)) return;
   const service = new FakeConsole();
   const web1 = service.statuses.find((s) => s.vm === 'web1')!;
   web1.history = web1.history.filter((h) => h.day !== NOW.slice(0, 10)); // no backup yet today
-  const app = Fastify();
-  await webRoutes(app, { service, authenticate: (tok) => TOKENS[tok], templatesDir: join(ROOT, 'templates'), now: () => NOW });
+  const { app } = await webApp(service);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const b = await launch();
   const violations: string[] = [];

@@ -64,7 +64,7 @@ export async function reconcileStep(d: ReconcileStepDeps, desired: DesiredState,
     const scrub = d.scrub ?? ((t: string) => t);
     const files = new Map([...rendered.files].map(([p, t]) => [p, scrub(t)] as [string, string]));
     // The audit trail rides along (status/audit/YYYY-MM.jsonl), append-only in git as in the state dir.
-    const audit = await readAuditForStatus(ctx.stateDir, sp);
+    const audit = await readAuditForStatus(ctx.stateDir, sp, d.push.dir);
     if (audit.unreadable.length) log.error({ code: 'VMB_AUDIT_UNREADABLE', files: audit.unreadable }, 'audit files in the state dir not copied to the status directory');
     const appendOnly = new Map([...audit.files].map(([p, t]) => [p, scrub(t)] as [string, string]));
     const w = await writeStatus(d.push.dir, files, rendered.deletions, scrub(statusCommitMessage(summary)), undefined, { statusPath: sp, branch: d.push.branch, appendOnly });

@@ -51,6 +51,21 @@ describe('readAuditForStatus', () => {
     assert.match(r.unreadable[0]!.error, /symbolic link/);
   });
 
+  test('with the checkout: a month whose copy there has the same size is not read again; a grown or missing one is', async () => {
+    const log = new AuditLog(dir);
+    await log.append(entry('2026-11-30T23:59:00.000Z'));
+    await log.append(entry('2026-12-03T10:00:00.000Z'));
+    const checkout = join(dir, 'checkout');
+    await mkdir(join(checkout, 'status', 'audit'), { recursive: true });
+    await writeFile(join(checkout, 'status', 'audit', '2026-11.jsonl'), auditLine(entry('2026-11-30T23:59:00.000Z')));
+    await writeFile(join(checkout, 'status', 'audit', '2026-12.jsonl'), auditLine(entry('2026-12-03T10:00:00.000Z')));
+    assert.deepEqual([...(await readAuditForStatus(dir, 'status', checkout)).files.keys()], [], 'nothing changed: nothing read');
+    await log.append(entry('2026-12-03T10:05:00.000Z', 'backup', 'ok'));
+    assert.deepEqual([...(await readAuditForStatus(dir, 'status', checkout)).files.keys()], ['status/audit/2026-12.jsonl'], 'only the month that grew');
+    await rm(join(checkout, 'status', 'audit', '2026-11.jsonl'));
+    assert.deepEqual([...(await readAuditForStatus(dir, 'status', checkout)).files.keys()], ['status/audit/2026-11.jsonl', 'status/audit/2026-12.jsonl'], 'a copy missing from the repository is written again');
+  });
+
   test('no audit directory: nothing to write', async () => {
     assert.deepEqual((await readAuditForStatus(dir, 'status')).files.size, 0);
   });

@@ -14,7 +14,13 @@ export interface AuditForStatus {
   unreadable: { file: string; error: string }[];
 }
 
-export async function readAuditForStatus(stateDir: string, statusPath: string): Promise<AuditForStatus> {
+/**
+ * `checkout`: the status checkout. A month whose copy there has the state file's size is left out
+ * unread: both only ever grow, so an equal size is an unchanged month (a copy edited in git to the
+ * same size is caught at the month's next append, by the prefix check). Every pass read and scrubbed
+ * every month before, which grows by twelve files a year.
+ */
+export async function readAuditForStatus(stateDir: string, statusPath: string, checkout?: string): Promise<AuditForStatus> {
   const out: AuditForStatus = { files: new Map(), unreadable: [] };
   for (const f of await new AuditLog(stateDir).files()) {
     if (!AUDIT_FILE_RE.test(f)) continue;
@@ -22,6 +28,7 @@ export async function readAuditForStatus(stateDir: string, statusPath: string): 
     try {
       // Bounded by the size seen now (plus room for lines appended meanwhile), not a 32 MiB buffer per pass.
       const size = (await lstat(path)).size;
+      if (checkout !== undefined && (await lstat(join(checkout, auditStatusPath(statusPath, f))).catch(() => undefined))?.size === size) continue;
       out.files.set(auditStatusPath(statusPath, f), await readRegularText(path, Math.min(MAX_AUDIT_FILE_BYTES, size + 1024 * 1024)));
     } catch (e) {
       out.unreadable.push({ file: f, error: (e as Error).message });
